@@ -1,0 +1,343 @@
+"""The one typed settings object of FXTrue, parsed once from defaults, a TOML file and FXTRUE_* variables.
+
+Precedence (last wins): built-in defaults (the local stack on 127.0.0.1) -> the TOML file named by
+FXTRUE_CONFIG (sections = the dataclass sections below) -> environment variables
+FXTRUE_<SECTION>_<FIELD> (for example FXTRUE_KAFKA_BOOTSTRAP, FXTRUE_CASSANDRA_HOSTS) and FXTRUE_STATE_DIR.
+Nothing else in the project reads os.environ for configuration.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from fxtrue.errors import ConfigError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+TRUEFX_PAIRS: tuple[str, ...] = (
+    "AUD/JPY", "AUD/NZD", "AUD/USD", "CAD/JPY", "CHF/JPY", "EUR/CHF", "EUR/GBP", "EUR/JPY",
+    "EUR/USD", "GBP/JPY", "GBP/USD", "NZD/USD", "USD/CAD", "USD/CHF", "USD/JPY",
+)
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """The single-machine stack under infra/local (ports, heaps, JVM)."""
+
+    java_home: str = ""  # empty: JAVA_HOME, else the JDK 17 under /usr/lib/jvm
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap_mb: int = 768
+    cassandra_port: int = 9042
+    cassandra_storage_port: int = 7000
+    cassandra_jmx_port: int = 7199
+    cassandra_heap_mb: int = 1024
+    ready_timeout_s: float = 180.0
+
+
+@dataclass(frozen=True)
+class KafkaSettings:
+    bootstrap: str = ""  # empty: 127.0.0.1:<stack.kafka_port>
+    topic_ticks: str = "fx.ticks"
+    topic_dlq: str = "fx.ticks.dlq"
+    topic_alerts: str = "fx.alerts"
+    partitions: int = 3
+    replication_factor: int = 1
+    security_protocol: str = "PLAINTEXT"  # SSL on MSK
+    ssl_cafile: str = ""
+    request_timeout_ms: int = 30000
+
+
+@dataclass(frozen=True)
+class CassandraSettings:
+    hosts: tuple[str, ...] = ("127.0.0.1",)
+    port: int = 0  # 0: stack.cassandra_port
+    username: str = ""  # empty: the credential the local stack generated (state dir)
+    password: str = ""
+    keyspace: str = "fxtrue"
+    # "SimpleStrategy:1" locally; "NetworkTopologyStrategy:dc1=3" (comma-separated dc=rf) for a cluster
+    replication: str = "SimpleStrategy:1"
+    local_dc: str = "datacenter1"
+    ssl: bool = False
+    ssl_cafile: str = ""
+    connect_timeout_s: float = 15.0
+    ticks_ttl_s: int = 7 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class SparkSettings:
+    master: str = "local[2]"
+    driver_memory: str = "2g"
+    shuffle_partitions: int = 4
+    jars_dir: str = ""  # empty: <state>/lib/spark
+    lake_path: str = ""  # empty: <state>/lake (s3a://bucket/lake on AWS)
+    checkpoint_dir: str = ""  # empty: <state>/checkpoints
+    trigger_seconds: float = 5.0
+    watermark_seconds: int = 30
+    max_offsets_per_trigger: int = 200000
+
+
+@dataclass(frozen=True)
+class DetectorSettings:
+    window_seconds: int = 10
+    trend_window_seconds: int = 30
+    trend_slide_seconds: int = 5
+    stale_after_seconds: int = 60
+    k_tick_rate: float = 6.0
+    k_price_jump: float = 8.0
+    k_spread: float = 8.0
+    k_stale_feed: float = 6.0
+    k_cross_rate: float = 8.0
+    min_samples: int = 30
+    reload_utc: str = "00:30"
+    version_check_seconds: int = 60
+
+
+@dataclass(frozen=True)
+class TrueFXSettings:
+    url: str = "https://webrates.truefx.com/rates/connect.html"
+    username: str = ""
+    password: str = ""
+    pairs: tuple[str, ...] = TRUEFX_PAIRS
+    poll_interval_s: float = 1.0
+    reconnect_after_idle_s: float = 50.0
+    max_clock_skew_s: float = 300.0
+
+
+@dataclass(frozen=True)
+class DashboardSettings:
+    host: str = "127.0.0.1"
+    port: int = 8050
+    username: str = ""
+    password: str = ""
+    refresh_ms: int = 1000
+
+
+@dataclass(frozen=True)
+class AirflowSettings:
+    port: int = 8080
+    home: str = ""  # empty: <state>/airflow
+
+
+@dataclass(frozen=True)
+class DQSettings:
+    docs_dir: str = ""  # empty: <state>/dq/docs (s3://bucket/prefix on AWS)
+    max_change_factor: float = 5.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path = PROJECT_ROOT / "var"
+    stack: StackSettings = field(default_factory=StackSettings)
+    kafka: KafkaSettings = field(default_factory=KafkaSettings)
+    cassandra: CassandraSettings = field(default_factory=CassandraSettings)
+    spark: SparkSettings = field(default_factory=SparkSettings)
+    detectors: DetectorSettings = field(default_factory=DetectorSettings)
+    truefx: TrueFXSettings = field(default_factory=TrueFXSettings)
+    dashboard: DashboardSettings = field(default_factory=DashboardSettings)
+    airflow: AirflowSettings = field(default_factory=AirflowSettings)
+    dq: DQSettings = field(default_factory=DQSettings)
+
+    # Derived values: defaults that depend on the state dir or the stack ports.
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka.bootstrap or f"127.0.0.1:{self.stack.kafka_port}"
+
+    @property
+    def cassandra_port(self) -> int:
+        return self.cassandra.port or self.stack.cassandra_port
+
+    @property
+    def cassandra_credentials_file(self) -> Path:
+        return self.state_dir / "cassandra" / "credentials.toml"
+
+    def cassandra_credentials(self) -> tuple[str, str]:
+        """Username and password: from settings, else the credential the local stack generated."""
+        if self.cassandra.username:
+            if not self.cassandra.password:
+                raise ConfigError("FXTRUE_CASSANDRA_USERNAME is set but FXTRUE_CASSANDRA_PASSWORD is not",
+                                  hint="set both, or neither to use the local stack's generated credential")
+            return self.cassandra.username, self.cassandra.password
+        path = self.cassandra_credentials_file
+        if not path.exists():
+            raise ConfigError(f"no Cassandra credential: {path} does not exist",
+                              hint="run `fxtrue stack up` (it generates one), or set "
+                                   "FXTRUE_CASSANDRA_USERNAME and FXTRUE_CASSANDRA_PASSWORD")
+        data = tomllib.loads(path.read_text())
+        return data["username"], data["password"]
+
+    @property
+    def lib_dir(self) -> Path:
+        return self.state_dir / "lib"
+
+    @property
+    def spark_jars_dir(self) -> Path:
+        return Path(self.spark.jars_dir) if self.spark.jars_dir else self.lib_dir / "spark"
+
+    @property
+    def lake_path(self) -> str:
+        return self.spark.lake_path or str(self.state_dir / "lake")
+
+    @property
+    def checkpoint_dir(self) -> str:
+        return self.spark.checkpoint_dir or str(self.state_dir / "checkpoints")
+
+    @property
+    def dq_docs_dir(self) -> str:
+        return self.dq.docs_dir or str(self.state_dir / "dq" / "docs")
+
+    @property
+    def airflow_home(self) -> Path:
+        return Path(self.airflow.home) if self.airflow.home else self.state_dir / "airflow"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    def replace(self, **sections: Any) -> "Settings":
+        """A copy with some sections' fields replaced: s.replace(kafka={"topic_ticks": "t"})."""
+        changes: dict[str, Any] = {}
+        for name, value in sections.items():
+            current = getattr(self, name)
+            if dataclasses.is_dataclass(current) and isinstance(value, Mapping):
+                changes[name] = dataclasses.replace(current, **value)
+            else:
+                changes[name] = Path(value) if name == "state_dir" else value
+        return dataclasses.replace(self, **changes)
+
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def _coerce(raw: Any, typ: Any, where: str) -> Any:
+    """Convert a TOML value or an environment string to the field's declared type."""
+    origin = typing.get_origin(typ)
+    try:
+        if typ is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in _TRUE:
+                return True
+            if text in _FALSE:
+                return False
+            raise ValueError(f"expected true/false, got {raw!r}")
+        if typ is int:
+            if isinstance(raw, bool):
+                raise ValueError("expected an integer")
+            return int(raw)
+        if typ is float:
+            return float(raw)
+        if typ is str:
+            return str(raw)
+        if typ is Path:
+            return Path(raw).expanduser()
+        if origin is tuple:
+            items = raw if isinstance(raw, (list, tuple)) else [p for p in str(raw).split(",")]
+            return tuple(str(i).strip() for i in items if str(i).strip())
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"bad value for {where}: {raw!r} ({exc})",
+                          hint=f"give {where} a valid {getattr(typ, '__name__', typ)}") from None
+    raise ConfigError(f"unsupported setting type for {where}: {typ}")
+
+
+def _build_section(cls: type, values: Mapping[str, Any], where: str) -> Any:
+    hints = typing.get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        raise ConfigError(f"unknown setting(s) in {where}: {', '.join(sorted(unknown))}",
+                          hint=f"known settings of {where}: {', '.join(sorted(known))}")
+    kwargs = {k: _coerce(v, hints[k], f"{where}.{k}") for k, v in values.items()}
+    return cls(**kwargs)
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Parse settings from a TOML file (FXTRUE_CONFIG) and FXTRUE_* variables; pure given `environ`."""
+    env = dict(os.environ if environ is None else environ)
+    hints = typing.get_type_hints(Settings)
+    sections = {f.name: hints[f.name] for f in dataclasses.fields(Settings) if f.name != "state_dir"}
+    values: dict[str, dict[str, Any]] = {name: {} for name in sections}
+    state_dir: Any = None
+
+    config_path = env.get("FXTRUE_CONFIG", "").strip()
+    if config_path:
+        path = Path(config_path).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"FXTRUE_CONFIG points to {path}, which is not a file",
+                              hint="fix the path or unset FXTRUE_CONFIG")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path} is not valid TOML: {exc}") from None
+        for key, val in data.items():
+            if key == "state_dir":
+                state_dir = val
+            elif key in sections and isinstance(val, dict):
+                values[key].update(val)
+            else:
+                raise ConfigError(f"unknown section {key!r} in {path}",
+                                  hint=f"sections: state_dir, {', '.join(sections)}")
+
+    if "java_home" not in values["stack"] and "FXTRUE_STACK_JAVA_HOME" not in env and env.get("JAVA_HOME"):
+        values["stack"]["java_home"] = env["JAVA_HOME"]
+    if env.get("FXTRUE_STATE_DIR"):
+        state_dir = env["FXTRUE_STATE_DIR"]
+    for name, cls in sections.items():
+        for f in dataclasses.fields(cls):
+            var = f"FXTRUE_{name}_{f.name}".upper()
+            if var in env:
+                values[name][f.name] = env[var]
+
+    kwargs: dict[str, Any] = {name: _build_section(cls, values[name], name) for name, cls in sections.items()}
+    if state_dir is not None:
+        kwargs["state_dir"] = Path(state_dir).expanduser().resolve()
+    settings = Settings(**kwargs)
+    _validate(settings)
+    return settings
+
+
+def _validate(s: Settings) -> None:
+    unknown = [p for p in s.truefx.pairs if p not in TRUEFX_PAIRS]
+    if unknown:
+        raise ConfigError(f"unknown pair(s) in truefx.pairs: {', '.join(unknown)}",
+                          hint=f"choose among {', '.join(TRUEFX_PAIRS)}")
+    if s.kafka.partitions < 1:
+        raise ConfigError("kafka.partitions must be >= 1")
+    if s.detectors.trend_slide_seconds > s.detectors.trend_window_seconds:
+        raise ConfigError("detectors.trend_slide_seconds must not exceed detectors.trend_window_seconds")
+    parse_replication(s.cassandra.replication)
+
+
+def parse_replication(spec: str) -> dict[str, str]:
+    """'SimpleStrategy:1' or 'NetworkTopologyStrategy:dc1=3,dc2=3' -> a CQL replication map."""
+    strategy, _, rest = spec.partition(":")
+    strategy = strategy.strip()
+    if strategy == "SimpleStrategy" and rest.strip().isdigit():
+        return {"class": "SimpleStrategy", "replication_factor": rest.strip()}
+    if strategy == "NetworkTopologyStrategy" and rest.strip():
+        out = {"class": "NetworkTopologyStrategy"}
+        for part in rest.split(","):
+            dc, _, rf = part.partition("=")
+            if not dc.strip() or not rf.strip().isdigit():
+                break
+            out[dc.strip()] = rf.strip()
+        else:
+            return out
+    raise ConfigError(f"bad cassandra.replication {spec!r}",
+                      hint="use 'SimpleStrategy:1' or 'NetworkTopologyStrategy:dc1=3[,dc2=3]'")
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, parsed once."""
+    return load_settings()
+

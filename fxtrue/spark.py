@@ -1,0 +1,62 @@
+"""The Spark session factory: local mode by default, a cluster master from settings, Kafka jars wired in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fxtrue.errors import ConfigError
+from fxtrue.settings import Settings
+from fxtrue.stack import jvm
+
+
+def kafka_jars(settings: Settings) -> list[str]:
+    """Absolute paths of Spark's Kafka source jars (fetched by `fxtrue stack fetch`)."""
+    folder = settings.spark_jars_dir
+    if not jvm.jars_ready(settings, "spark") and not settings.spark.jars_dir:
+        jvm.fetch_jars(settings, "spark")
+    jars = sorted(str(p) for p in folder.glob("*.jar"))
+    if not any("spark-sql-kafka-0-10" in j for j in jars):
+        raise ConfigError(f"Spark's Kafka source jar is missing from {folder}",
+                          hint="run `fxtrue stack fetch`, or set FXTRUE_SPARK_JARS_DIR to a folder holding "
+                               "spark-sql-kafka-0-10_2.13 of exactly the pyspark version")
+    return jars
+
+
+def session_conf(settings: Settings, app_name: str, *, with_kafka: bool = True) -> dict[str, Any]:
+    """The configuration `session()` applies (pure, for tests and for spark-submit)."""
+    conf: dict[str, Any] = {
+        "spark.app.name": app_name,
+        "spark.master": settings.spark.master,
+        "spark.driver.memory": settings.spark.driver_memory,
+        "spark.sql.shuffle.partitions": str(settings.spark.shuffle_partitions),
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.streaming.stateStore.providerClass":
+            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+        "spark.sql.adaptive.enabled": "true",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
+        "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",
+    }
+    if settings.spark.master.startswith("local"):
+        conf["spark.driver.bindAddress"] = "127.0.0.1"
+        conf["spark.driver.host"] = "127.0.0.1"
+        conf["spark.ui.enabled"] = "false"
+    if with_kafka:
+        conf["spark.jars"] = ",".join(kafka_jars(settings))
+    return conf
+
+
+def session(settings: Settings, app_name: str = "fxtrue", *, with_kafka: bool = True, **extra: Any):
+    """Get or create the SparkSession; `extra` overrides any spark.* key (use underscores or dots)."""
+    import os
+
+    from pyspark.sql import SparkSession
+
+    java = jvm.java_home(settings)
+    os.environ.setdefault("JAVA_HOME", str(java))
+    builder = SparkSession.builder
+    conf = session_conf(settings, app_name, with_kafka=with_kafka)
+    conf.update({k.replace("__", "."): str(v) for k, v in extra.items()})
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    return builder.getOrCreate()
