@@ -1,0 +1,51 @@
+# FXTrue developer entry points. The README's two commands are `make demo` and `make test`.
+# Everything installs itself: Python deps into .venv (uv, from requirements.lock; pip/uv caches in ~/.cache),
+# JVM jars via Maven (cached in ~/.m2) into var/lib, Debian's chromium for the browser test.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+UV_VERSION := 0.13.9
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test unit integration browser-deps terraform-check clean-state
+
+setup: $(VENV)/.installed
+	$(BIN)/fxtrue stack fetch
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv==$(UV_VERSION)
+	$(BIN)/uv pip install -q -p $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install -q -p $(BIN)/python --no-deps -e .
+	@touch $@
+
+demo: setup
+	$(BIN)/fxtrue demo
+
+browser-deps:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; else \
+	  echo "installing Debian's chromium + chromium-driver for the dashboard browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	fi
+
+terraform-check:
+	bash .ci/terraform-check.sh
+
+# All tests: unit, DAG, integration against the real local stack (started and stopped by the tests),
+# end-to-end and browser, then the Terraform checks.
+test: setup browser-deps
+	$(BIN)/python -m pytest tests/unit tests/dags tests/integration -ra --durations=20 \
+	  --junitxml=artifacts/junit.xml $(PYTEST_ARGS)
+	$(MAKE) terraform-check
+
+unit: $(VENV)/.installed
+	$(BIN)/python -m pytest tests/unit tests/dags -q $(PYTEST_ARGS)
+
+integration: setup
+	$(BIN)/python -m pytest tests/integration -ra $(PYTEST_ARGS)
+
+clean-state:
+	-$(BIN)/fxtrue stack down
+	rm -rf var
