@@ -33,25 +33,17 @@ def test_a_configuration_error_is_a_message_not_a_traceback(tmp_path):
     assert "Traceback" not in proc.stderr
 
 
-def test_stack_status_reports_stopped_services_with_exit_1(tmp_path, capsys):
+def test_stack_status_reports_stopped_services_with_exit_1(tmp_path, capsys, monkeypatch):
     from fxtrue.settings import get_settings
 
-    get_settings.cache_clear()
-    import os
-    old = os.environ.get("FXTRUE_STATE_DIR")
-    os.environ["FXTRUE_STATE_DIR"] = str(tmp_path)
+    monkeypatch.setenv("FXTRUE_STATE_DIR", str(tmp_path))
     # Ports nobody listens on, so the status reflects this empty state dir only.
-    os.environ["FXTRUE_STACK_KAFKA_PORT"] = "1"
-    os.environ["FXTRUE_STACK_CASSANDRA_PORT"] = "2"
+    monkeypatch.setenv("FXTRUE_STACK_KAFKA_PORT", "1")
+    monkeypatch.setenv("FXTRUE_STACK_CASSANDRA_PORT", "2")
+    get_settings.cache_clear()
     try:
         assert cli.main(["stack", "status"]) == 1
     finally:
         get_settings.cache_clear()
-        for k in ("FXTRUE_STACK_KAFKA_PORT", "FXTRUE_STACK_CASSANDRA_PORT"):
-            os.environ.pop(k)
-        if old is None:
-            os.environ.pop("FXTRUE_STATE_DIR")
-        else:
-            os.environ["FXTRUE_STATE_DIR"] = old
     out = capsys.readouterr().out
     assert "kafka" in out and "cassandra" in out and "stopped" in out
