@@ -1,0 +1,274 @@
+"""TrueFX Web API: the pure reply parser (csv and html) and the polling client (sessions, expiry, backoff).
+
+Protocol (ARCHITECTURE.md "Market data"): connect.html?u=&p=&q=&c=&f=csv&s=n -> a session id or `not authorized`;
+?id=<session>&f=csv -> rows of the pairs that changed since the last poll; ?di=<session> disconnects. An expired
+id silently answers with the unauthenticated 10-pair snapshot. A row: symbol, ms timestamp, bid big figure,
+bid points, offer big figure, offer points, high, low, open (high and low come swapped in csv).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import random
+import re
+import time
+from dataclasses import dataclass
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Callable, Sequence
+
+from fxtrue.errors import FxtrueError
+from fxtrue.settings import TRUEFX_PAIRS
+from fxtrue.ticks import Rejection, Tick, now_epoch_ms, price_decimals, validate
+
+log = logging.getLogger(__name__)
+
+# What an unauthenticated request (or an expired session) gets.
+SNAPSHOT_PAIRS = ("EUR/USD", "USD/JPY", "GBP/USD", "EUR/GBP", "USD/CHF", "EUR/JPY", "EUR/CHF", "USD/CAD",
+                  "AUD/USD", "GBP/JPY")
+NOT_AUTHORIZED = "not authorized"
+_NUMBER = re.compile(r"^[0-9]+(\.[0-9]*)?$")
+_MAX_PRICE_CHARS = 24
+_ROW = re.compile(r"<tr[^>]*>(.*?)</tr>", re.IGNORECASE | re.DOTALL)
+_CELL = re.compile(r"<t[dh][^>]*>(.*?)</t[dh]>", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<[^>]+>")
+
+
+class NotAuthorized(FxtrueError):
+    """TrueFX refused the credentials."""
+
+
+class TransientError(Exception):
+    """An HTTP error, timeout or unusable reply: retry with backoff."""
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A parsed reply. kind: rates | empty (nothing changed) | not_authorized | error (e.g. an HTML error page)."""
+
+    kind: str
+    items: tuple[Tick | Rejection, ...] = ()
+    detail: str = ""
+
+    @property
+    def ticks(self) -> list[Tick]:
+        return [i for i in self.items if isinstance(i, Tick)]
+
+    @property
+    def pairs(self) -> set[str]:
+        return {i.pair for i in self.items if isinstance(i, Tick)}
+
+
+def _price(text: str, decimals: int) -> float:
+    """Exact decimal text -> float rounded to the pair's precision (handles artefacts like 107.089996)."""
+    t = text.strip()
+    if len(t) > _MAX_PRICE_CHARS:  # hostile input: a megabyte of digits would otherwise round to a price
+        raise ValueError(f"price text too long ({len(t):,} chars)")
+    if not _NUMBER.match(t):
+        raise ValueError(f"not a decimal: {t[:20]!r}")
+    q = Decimal(t).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
+    return float(q)
+
+
+def join_price(big_figure: str, points: str, decimals: int) -> float:
+    """'1.06' + '970' -> 1.0697 exactly (string join, never float addition)."""
+    big, pts = big_figure.strip(), points.strip()
+    if "." not in big or not pts.isdigit():
+        raise ValueError(f"bad big figure/points {big[:12]!r}+{pts[:12]!r}")
+    return _price(big + pts, decimals)
+
+
+def parse_row(fields: Sequence[str], received_at: int, source: str = "truefx") -> Tick | Rejection:
+    """One live row (9 fields, or 6 without high/low/open) -> Tick or Rejection. Never raises."""
+    raw = ",".join(str(f) for f in fields)
+    try:
+        if len(fields) not in (6, 9):
+            return Rejection(f"expected 9 fields, got {len(fields)}", raw, source)
+        pair = fields[0].strip()
+        if pair not in TRUEFX_PAIRS:
+            return Rejection(f"unknown pair {pair[:20]!r}", raw, source)
+        dec = price_decimals(pair)
+        ts_text = fields[1].strip()
+        if not ts_text.isdigit() or len(ts_text) > 15:
+            return Rejection("timestamp is not epoch milliseconds", raw, source)
+        try:
+            bid = join_price(fields[2], fields[3], dec)
+            ask = join_price(fields[4], fields[5], dec)
+        except (ValueError, InvalidOperation) as exc:
+            return Rejection(f"bad price: {exc}", raw, source)
+        high = low = open_ = None
+        if len(fields) == 9:
+            try:
+                a, b, open_ = (_price(f, dec) for f in fields[6:9])
+            except (ValueError, InvalidOperation) as exc:
+                return Rejection(f"bad high/low/open: {exc}", raw, source)
+            high, low = max(a, b), min(a, b)  # TrueFX's csv swaps them
+        tick = Tick(pair, int(ts_text), bid, ask, source, received_at, high, low, open_)
+        reason = validate(tick)
+        return Rejection(reason, raw, source) if reason else tick
+    except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
+        return Rejection(f"unparseable row ({type(exc).__name__})", raw[:1000], source)
+
+
+def _html_rows(body: str) -> list[list[str]]:
+    rows = []
+    for row in _ROW.findall(body):
+        cells = [html.unescape(_TAG.sub("", c)).strip() for c in _CELL.findall(row)]
+        if cells:
+            rows.append(cells)
+    return rows
+
+
+def parse_reply(body: str | bytes | None, received_at: int | None = None, source: str = "truefx") -> Reply:
+    """A whole reply body (csv or html) -> Reply. Never raises."""
+    try:
+        received = now_epoch_ms() if received_at is None else received_at
+        text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else (body or "")
+        stripped = text.strip()
+        if not stripped:
+            return Reply("empty")
+        if stripped.lower() == NOT_AUTHORIZED:
+            return Reply("not_authorized", detail=stripped)
+        if stripped.startswith("<"):
+            rows = [r for r in _html_rows(stripped) if len(r) in (6, 9)]
+            if not rows:
+                return Reply("error", detail=_TAG.sub(" ", stripped)[:200].strip() or "html without rates")
+            return Reply("rates", tuple(parse_row(r, received, source) for r in rows))
+        items = tuple(parse_row(line.split(","), received, source)
+                      for line in stripped.splitlines() if line.strip())
+        if not any(isinstance(i, Tick) for i in items) and len(items) == 1:
+            # A single unparseable line is an error message, not a rate (e.g. "server busy").
+            return Reply("error", items, detail=stripped[:200])
+        return Reply("rates", items)
+    except Exception as exc:  # noqa: BLE001
+        return Reply("error", detail=f"unparseable reply ({type(exc).__name__})")
+
+
+def session_expired(reply: Reply, requested: Sequence[str]) -> bool:
+    """An expired session silently answers the unauthenticated snapshot: pairs we did not ask for, or exactly
+    the snapshot set when we asked for pairs outside it."""
+    pairs = reply.pairs
+    if not pairs:
+        return False
+    asked = set(requested)
+    if pairs - asked:
+        return True
+    return pairs == set(SNAPSHOT_PAIRS) and bool(asked - set(SNAPSHOT_PAIRS))
+
+
+class Backoff:
+    """Exponential backoff with full jitter, capped."""
+
+    def __init__(self, base_s: float = 0.5, cap_s: float = 30.0, rng: random.Random | None = None) -> None:
+        self.base_s, self.cap_s = base_s, cap_s
+        self.rng = rng or random.Random()
+        self.failures = 0
+
+    def next(self) -> float:
+        delay = min(self.cap_s, self.base_s * 2 ** self.failures)
+        self.failures += 1
+        return delay * (0.5 + 0.5 * self.rng.random())
+
+    def reset(self) -> None:
+        self.failures = 0
+
+
+class TrueFXClient:
+    """Polls the TrueFX Web API. Authenticated (incremental session) when a username is given, else the public
+    snapshot. `poll()` returns new ticks (each pair's quote once per change) and rejections; it raises
+    TransientError on HTTP failures (the caller backs off) and NotAuthorized on refused credentials."""
+
+    def __init__(self, url: str, username: str = "", password: str = "", pairs: Sequence[str] = TRUEFX_PAIRS,
+                 fmt: str = "csv", timeout_s: float = 10.0, reconnect_after_idle_s: float = 50.0,
+                 http=None, clock: Callable[[], float] = time.monotonic,
+                 now_ms: Callable[[], int] = now_epoch_ms) -> None:
+        import requests
+
+        self.url = url
+        self.username, self.password = username, password
+        self.pairs = tuple(pairs)
+        self.fmt = fmt
+        self.timeout_s = timeout_s
+        self.reconnect_after_idle_s = reconnect_after_idle_s
+        self.http = http or requests.Session()
+        self.clock, self.now_ms = clock, now_ms
+        self.session_id: str | None = None
+        self.last_request = 0.0
+        self.last_seen: dict[str, int] = {}  # pair -> ts of the last emitted quote
+        self.reconnects = 0
+        self.expiries = 0
+
+    @property
+    def authenticated(self) -> bool:
+        return bool(self.username)
+
+    def _get(self, params: dict[str, str]) -> str:
+        import requests
+
+        try:
+            resp = self.http.get(self.url, params=params, timeout=self.timeout_s)
+        except requests.RequestException as exc:
+            raise TransientError(f"{type(exc).__name__}: {exc}") from None
+        self.last_request = self.clock()
+        if resp.status_code >= 400:
+            raise TransientError(f"HTTP {resp.status_code}: {resp.text[:120].strip()}")
+        return resp.text
+
+    def connect(self) -> str:
+        body = self._get({"u": self.username, "p": self.password, "q": "ozrates", "c": ",".join(self.pairs),
+                          "f": self.fmt, "s": "n"})
+        text = body.strip()
+        if text.lower() == NOT_AUTHORIZED:
+            raise NotAuthorized(f"TrueFX refused user {self.username!r}: not authorized",
+                                hint="check FXTRUE_TRUEFX_USERNAME / FXTRUE_TRUEFX_PASSWORD (or the Airflow "
+                                     "connection); leave them empty for the public snapshot")
+        if not text or "\n" in text or text.startswith("<") or len(text) > 200:
+            raise TransientError(f"unexpected connect reply: {text[:120]!r}")
+        self.session_id = text
+        self.reconnects += 1
+        log.info("truefx: connected (session %s...)", text[:12])
+        return text
+
+    def disconnect(self) -> None:
+        if self.session_id:
+            sid, self.session_id = self.session_id, None
+            try:
+                self._get({"di": sid})
+            except TransientError as exc:
+                log.warning("truefx: disconnect failed: %s", exc)
+
+    def _fresh(self, reply: Reply) -> list[Tick | Rejection]:
+        """Drop repeats (a snapshot repeats unchanged quotes) and pairs we did not ask for."""
+        out: list[Tick | Rejection] = []
+        for item in reply.items:
+            if isinstance(item, Tick):
+                if item.pair not in self.pairs or self.last_seen.get(item.pair) == item.ts:
+                    continue
+                self.last_seen[item.pair] = item.ts
+            out.append(item)
+        return out
+
+    def poll(self) -> list[Tick | Rejection]:
+        if not self.authenticated:
+            reply = parse_reply(self._get({"f": self.fmt}), self.now_ms())
+            return self._check(reply)
+        if self.session_id is None or self.clock() - self.last_request > self.reconnect_after_idle_s:
+            self.connect()  # proactive: before the ~70 s idle limit
+        reply = parse_reply(self._get({"id": self.session_id, "f": self.fmt}), self.now_ms())
+        if reply.kind == "rates" and session_expired(reply, self.pairs):
+            self.expiries += 1
+            log.info("truefx: session expired (got the public snapshot); reconnecting")
+            early = self._fresh(reply)
+            self.session_id = None
+            self.connect()
+            again = parse_reply(self._get({"id": self.session_id, "f": self.fmt}), self.now_ms())
+            return early + self._check(again)
+        return self._check(reply)
+
+    def _check(self, reply: Reply) -> list[Tick | Rejection]:
+        if reply.kind == "not_authorized":
+            self.session_id = None
+            raise TransientError("reply: not authorized (session lost)")
+        if reply.kind == "error":
+            raise TransientError(f"error reply: {reply.detail[:120]}")
+        return self._fresh(reply)

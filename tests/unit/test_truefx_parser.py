@@ -1,0 +1,153 @@
+"""The TrueFX live reply parser: every row form (csv, html) and the edge rows."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings as hsettings, strategies as st
+
+from fxtrue.ticks import Rejection, Tick
+from producers.truefx import (SNAPSHOT_PAIRS, Backoff, join_price, parse_reply, parse_row, session_expired)
+from producers.truefx_mock import TrueFXMockServer, format_row, split_price
+
+NOW = 1_800_000_000_000
+
+
+def row(line: str) -> Tick | Rejection:
+    return parse_row(line.split(","), NOW)
+
+
+def test_csv_row_joins_big_figure_and_points_exactly():
+    t = row("EUR/USD,1397745832184,1.06,970,1.06,976,1.07215,1.06831,1.07001")
+    assert isinstance(t, Tick)
+    assert (t.pair, t.ts, t.bid, t.ask, t.source, t.received_at) == ("EUR/USD", 1397745832184, 1.0697, 1.06976,
+                                                                   "truefx", NOW)
+    assert t.bid == float("1.06970")  # not 1.06 + 0.0097 (= 1.0697000000000001)
+
+
+def test_csv_high_low_swapped_is_normalised():
+    t = row("EUR/USD,1397745832184,1.38,174,1.38,176,1.38104,1.38199,1.38169")
+    assert (t.high, t.low, t.open) == (1.38199, 1.38104, 1.38169)
+
+
+def test_jpy_precision_and_float_artefacts():
+    t = row("USD/JPY,1397745832119,107.,089,107.,093,107.089996,107.199997,107.120003")
+    assert isinstance(t, Tick)
+    assert (t.bid, t.ask) == (107.089, 107.093)
+    assert (t.low, t.high, t.open) == (107.09, 107.2, 107.12)
+
+
+def test_locked_and_crossed_quotes_are_valid_ticks():
+    locked = row("EUR/USD,1397745832184,1.06,970,1.06,970,1.07,1.06,1.065")
+    crossed = row("GBP/USD,1397745832184,1.27,015,1.27,009,1.28,1.26,1.27")
+    assert isinstance(locked, Tick) and locked.bid == locked.ask
+    assert isinstance(crossed, Tick) and crossed.crossed
+
+
+def test_six_field_rows_have_no_high_low_open():
+    t = row("AUD/USD,1397745832184,0.66,123,0.66,131")
+    assert isinstance(t, Tick) and t.high is None and t.open is None
+
+
+@pytest.mark.parametrize("line, reason", [
+    ("EUR/USD,1397745832184,1.06,970,1.06", "expected 9 fields"),
+    ("XAU/USD,1397745832184,1.06,970,1.06,976,1,1,1", "unknown pair"),
+    ("EUR/USD,13977458x2184,1.06,970,1.06,976,1,1,1", "timestamp"),
+    ("EUR/USD,1397745832184,106,970,1.06,976,1,1,1", "bad price"),
+    ("EUR/USD,1397745832184,1.06,9a0,1.06,976,1,1,1", "bad price"),
+    ("EUR/USD,1397745832184,-1.06,970,1.06,976,1,1,1", "bad price"),
+    ("EUR/USD,1397745832184,0.,000,1.06,976,1,1,1", "bid is not positive"),
+    ("EUR/USD,1397745832184,1.06,970,1.06,976,NaN,1,1", "bad high/low/open"),
+])
+def test_bad_rows_are_rejected_with_a_reason(line, reason):
+    r = row(line)
+    assert isinstance(r, Rejection)
+    assert reason in r.reason
+    assert r.raw == line and r.source == "truefx"
+
+
+def test_csv_body_with_several_rows_and_a_bad_one():
+    body = ("EUR/USD,1397745832184,1.06,970,1.06,976,1.07,1.06,1.065\n"
+            "USD/JPY,1397745832119,107.,089,107.,093,107.2,107.0,107.1\n"
+            "garbage\n\n")
+    reply = parse_reply(body, NOW)
+    assert reply.kind == "rates"
+    assert [type(i).__name__ for i in reply.items] == ["Tick", "Tick", "Rejection"]
+    assert reply.pairs == {"EUR/USD", "USD/JPY"}
+
+
+def test_html_body():
+    body = ("<table><tr><td>EUR/USD</td><td>1397745832184</td><td>1.06</td><td>970</td><td>1.06</td>"
+            "<td>976</td><td>1.07215</td><td>1.06831</td><td>1.07001</td></tr>"
+            "<TR><TD>USD/JPY</TD><TD>1397745832119</TD><TD>107.</TD><TD>089</TD><TD>107.</TD><TD>093</TD>"
+            "<TD>107.2</TD><TD>107.0</TD><TD>107.1</TD></TR></table>")
+    reply = parse_reply(body, NOW)
+    assert reply.kind == "rates"
+    assert [(t.pair, t.bid, t.ask) for t in reply.ticks] == [("EUR/USD", 1.0697, 1.06976),
+                                                             ("USD/JPY", 107.089, 107.093)]
+
+
+@pytest.mark.parametrize("body, kind", [
+    ("", "empty"), ("   \r\n", "empty"), (None, "empty"), (b"", "empty"),
+    ("not authorized", "not_authorized"), ("Not Authorized\n", "not_authorized"),
+    ("<html><head><title>503 Service Unavailable</title></head><body>busy</body></html>", "error"),
+    ("server busy, try later", "error"),
+])
+def test_special_bodies(body, kind):
+    reply = parse_reply(body, NOW)
+    assert reply.kind == kind
+    if kind == "error":
+        assert reply.detail
+
+
+def test_session_expiry_detection():
+    requested = ("EUR/USD", "AUD/NZD", "USD/JPY")
+    snapshot = parse_reply("".join(f"{p},1397745832184,1.06,970,1.06,976,1.07,1.06,1.065\n"
+                                   for p in SNAPSHOT_PAIRS if not p.endswith("JPY")), NOW)
+    assert session_expired(snapshot, requested)  # pairs we never asked for
+    own = parse_reply("EUR/USD,1397745832184,1.06,970,1.06,976,1.07,1.06,1.065\n", NOW)
+    assert not session_expired(own, requested)
+    assert not session_expired(parse_reply("", NOW), requested)
+
+
+def test_join_price_rejects_missing_dot():
+    with pytest.raises(ValueError):
+        join_price("106", "970", 5)
+
+
+def test_mock_rows_round_trip_through_the_parser():
+    tick = Tick("USD/JPY", 1397745832119, 107.089, 107.093, "sim", 0)
+    assert split_price(107.089, 3) == ("107.", "089")
+    assert split_price(1.0697, 5) == ("1.06", "970")
+    parsed = parse_row(format_row(tick, 107.2, 107.0, 107.1), NOW)
+    assert (parsed.bid, parsed.ask, parsed.high, parsed.low, parsed.open) == (107.089, 107.093, 107.2, 107.0, 107.1)
+    body = TrueFXMockServer.render([format_row(tick, 107.2, 107.0, 107.1)], "html")
+    assert parse_reply(body, NOW).ticks[0].bid == 107.089
+
+
+def test_backoff_is_exponential_jittered_and_capped():
+    b = Backoff(base_s=1, cap_s=8)
+    delays = [b.next() for _ in range(8)]
+    assert all(0.5 * min(8, 2 ** i) <= d <= min(8, 2 ** i) for i, d in enumerate(delays))
+    assert max(delays) <= 8
+    b.reset()
+    assert b.next() <= 1
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(), st.binary(),
+                 st.lists(st.text(alphabet="0123456789.,/EURSDJPYabc<>td \n-", max_size=12), max_size=12)
+                   .map(",".join)))
+def test_parser_never_raises(body):
+    reply = parse_reply(body, NOW)
+    assert reply.kind in ("rates", "empty", "not_authorized", "error")
+    for item in reply.items:
+        assert isinstance(item, (Tick, Rejection))
+        if isinstance(item, Rejection):
+            assert item.reason
+
+
+@hsettings(max_examples=300, deadline=None)
+@given(st.lists(st.text(max_size=15), max_size=11))
+def test_row_parser_never_raises(fields):
+    item = parse_row(fields, NOW)
+    assert isinstance(item, (Tick, Rejection))
