@@ -21,7 +21,29 @@ def client_config(settings: Settings) -> dict[str, Any]:
     }
     if settings.kafka.ssl_cafile:
         conf["ssl_cafile"] = settings.kafka.ssl_cafile
+    if settings.kafka.sasl_mechanism:
+        conf.update(sasl_mechanism=settings.kafka.sasl_mechanism,
+                    sasl_plain_username=settings.kafka.sasl_username,
+                    sasl_plain_password=settings.kafka.sasl_password)
     return conf
+
+
+def spark_options(settings: Settings) -> dict[str, str]:
+    """The `kafka.*` options of Spark's Kafka source and sink, from the same settings as the Python clients."""
+    opts = {"kafka.bootstrap.servers": settings.kafka_bootstrap,
+            "kafka.security.protocol": settings.kafka.security_protocol}
+    if settings.kafka.ssl_cafile:
+        # The JVM client wants a truststore; PEM files are accepted since Kafka 2.7.
+        opts.update({"kafka.ssl.truststore.type": "PEM", "kafka.ssl.truststore.location": settings.kafka.ssl_cafile})
+    if settings.kafka.sasl_mechanism:
+        module = ("org.apache.kafka.common.security.scram.ScramLoginModule"
+                  if settings.kafka.sasl_mechanism.upper().startswith("SCRAM")
+                  else "org.apache.kafka.common.security.plain.PlainLoginModule")
+        user = settings.kafka.sasl_username.replace('"', '\\"')
+        password = settings.kafka.sasl_password.replace('"', '\\"')
+        opts.update({"kafka.sasl.mechanism": settings.kafka.sasl_mechanism,
+                     "kafka.sasl.jaas.config": f'{module} required username="{user}" password="{password}";'})
+    return opts
 
 
 def topics(settings: Settings) -> list[str]:

@@ -50,8 +50,11 @@ class KafkaSettings:
     topic_alerts: str = "fx.alerts"
     partitions: int = 3
     replication_factor: int = 1
-    security_protocol: str = "PLAINTEXT"  # SSL on MSK
+    security_protocol: str = "PLAINTEXT"  # SASL_SSL (SCRAM) or SSL on MSK
     ssl_cafile: str = ""
+    sasl_mechanism: str = ""  # e.g. SCRAM-SHA-512 on MSK
+    sasl_username: str = ""
+    sasl_password: str = ""
     request_timeout_ms: int = 30000
 
 
@@ -96,6 +99,13 @@ class DetectorSettings:
     k_stale_feed: float = 6.0
     k_cross_rate: float = 8.0
     min_samples: int = 30
+    # Baseline rules (fxtrue/baselines.py): tick_rate's drought bound and each detector's threshold floor
+    # (stale_feed's floor is stale_after_seconds).
+    k_tick_rate_low: float = 4.0
+    floor_tick_rate: float = 5.0  # ticks per window
+    floor_price_jump_bps: float = 3.0
+    floor_spread_bps: float = 3.0
+    floor_cross_rate_bps: float = 3.0
     reload_utc: str = "00:30"
     version_check_seconds: int = 60
 
@@ -124,12 +134,31 @@ class DashboardSettings:
 class AirflowSettings:
     port: int = 8080
     home: str = ""  # empty: <state>/airflow
+    # The fx_supervisor DAG: what it launches (fxtrue subcommands) and when it acts.
+    supervisor_producer_command: str = "produce truefx"
+    supervisor_streaming_command: str = "stream"
+    supervisor_stale_after_s: float = 90.0  # heartbeat older than this: the job is hung or dead
+    supervisor_start_grace_s: float = 180.0  # a just-launched job gets this long to write its first heartbeat
+    supervisor_restart_budget: int = 5  # at most this many (re)starts per job ...
+    supervisor_budget_window_s: float = 3600.0  # ... within this window, then give up until it slides
+    supervisor_backoff_s: float = 30.0  # wait after a (re)start before the next; doubles each time
+    supervisor_backoff_max_s: float = 600.0
+    stats_lookback_days: int = 7  # fx_thresholds_daily learns from this many days of the lake
 
 
 @dataclass(frozen=True)
 class DQSettings:
     docs_dir: str = ""  # empty: <state>/dq/docs (s3://bucket/prefix on AWS)
     max_change_factor: float = 5.0
+    context_dir: str = ""  # empty: <state>/dq/gx (the Great Expectations project: suites, results)
+    # The ticks suite (fxtrue/dq/suites.py):
+    min_ask_ge_bid_share: float = 0.99  # crossed quotes are valid, but a feed of them is broken
+    max_duplicate_share: float = 0.01  # rows sharing (pair, ts) with another row
+    price_band_factor: float = 5.0  # mid within [ref / f, ref * f] of the pair's reference level
+    min_day_completeness: float = 0.5  # a pair-day's ticks / the ticks its intraday profile expects
+    max_day_completeness: float = 1.6
+    profile_days: int = 7  # `dq run --suite ticks --date D`: the intraday profile of the 7 days up to D
+    max_cross_rate_median_bps: float = 50.0  # the thresholds suite: triangles must agree
 
 
 @dataclass(frozen=True)
@@ -192,6 +221,10 @@ class Settings:
     @property
     def dq_docs_dir(self) -> str:
         return self.dq.docs_dir or str(self.state_dir / "dq" / "docs")
+
+    @property
+    def dq_context_dir(self) -> str:
+        return self.dq.context_dir or str(self.state_dir / "dq" / "gx")
 
     @property
     def airflow_home(self) -> Path:

@@ -111,3 +111,20 @@ def test_replace_returns_a_modified_copy():
     t = s.replace(kafka={"topic_ticks": "x"}, state_dir="/tmp/y")
     assert t.kafka.topic_ticks == "x" and s.kafka.topic_ticks == "fx.ticks"
     assert t.state_dir == Path("/tmp/y")
+
+
+def test_kafka_clients_and_spark_share_security_settings():
+    from fxtrue.kafka import client_config, spark_options
+
+    plain = load_settings({})
+    assert spark_options(plain) == {"kafka.bootstrap.servers": "127.0.0.1:9092",
+                                    "kafka.security.protocol": "PLAINTEXT"}
+    msk = load_settings({"FXTRUE_KAFKA_BOOTSTRAP": "b-1:9096", "FXTRUE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+                         "FXTRUE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "FXTRUE_KAFKA_SASL_USERNAME": "fx",
+                         "FXTRUE_KAFKA_SASL_PASSWORD": 'se"cret'})
+    opts = spark_options(msk)
+    assert opts["kafka.bootstrap.servers"] == "b-1:9096" and opts["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
+    assert 'ScramLoginModule required username="fx" password="se\\"cret";' in opts["kafka.sasl.jaas.config"]
+    conf = client_config(msk)
+    assert (conf["security_protocol"], conf["sasl_plain_username"], conf["sasl_plain_password"]) == (
+        "SASL_SSL", "fx", 'se"cret')
