@@ -1,0 +1,134 @@
+"""archive: raw ticks from Kafka into Cassandra (rows/s) through our path (the streaming job's raw query:
+Spark micro-batches -> CassandraSink.write_ticks, concurrent prepared upserts) beside the naive baseline, a
+kafka-python consumer loop doing one synchronous INSERT per tick, measured in the same run on the same ticks."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from datetime import datetime, timezone
+
+from fxtrue.bench.harness import BenchContext, BenchResult, Figure, require
+from fxtrue.bench.ingest import replay_once, simulate
+
+TITLE = "raw ticks into Cassandra (rows/s) vs one synchronous INSERT per tick"
+
+
+def our_path(ctx: BenchContext, settings, session, n_ticks: int, timeout_s: float) -> tuple[int, float]:
+    """The streaming job with only its raw query (valid ticks -> ticks_by_pair_day, rejects -> DLQ)."""
+    StreamingJob = require("jobs.streaming.job", "StreamingJob", "the streaming job (issue 5)")
+    from jobs.streaming.job import RAW
+    from jobs.streaming.sinks import CassandraSink
+    from jobs.streaming.sources import kafka_ticks
+    from jobs.streaming.state import ThresholdsHolder
+
+    spark = ctx.spark()
+    holder = ThresholdsHolder(lambda: None, lambda v: None, settings.detectors.reload_utc)
+    ckpt = str(ctx.workdir / f"ckpt-{uuid.uuid4().hex[:6]}")
+    s = settings.replace(spark={"trigger_seconds": 1.0})
+    job = StreamingJob(spark, s, source=lambda: kafka_ticks(spark, s), holder=holder,
+                       cassandra_sink=CassandraSink(session, s), queries=(RAW,), checkpoint_root=ckpt)
+    t0 = time.perf_counter()
+    job.start()
+    try:
+        deadline = time.monotonic() + timeout_s
+        while job.counters["ticks_written"] < n_ticks:
+            problem = job.failed()
+            if problem:
+                raise RuntimeError(problem)
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"raw query wrote {job.counters['ticks_written']} of {n_ticks} in {timeout_s:.0f} s")
+            time.sleep(0.05)
+        elapsed = time.perf_counter() - t0
+    finally:
+        job.stop(timeout_s=15.0)  # a benchmark need not let the last micro-batch finish
+    return job.counters["ticks_written"], elapsed
+
+
+def naive_path(settings, session, n_ticks: int, cap_s: float) -> tuple[int, float]:
+    """The baseline: consume with kafka-python, INSERT each tick synchronously (same table, same TTL)."""
+    from fxtrue import kafka
+    from fxtrue.ticks import Tick, from_json
+
+    ks = settings.cassandra.keyspace
+    consumer = kafka.consumer(settings, settings.kafka.topic_ticks, group_id=f"naive-{uuid.uuid4().hex[:6]}",
+                              consumer_timeout_ms=10000)
+    cql = (f"INSERT INTO {ks}.ticks_by_pair_day (pair, day, ts, bid, ask, high, low, open, source, received_at) "
+           f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) USING TTL {int(settings.cassandra.ticks_ttl_s)}")
+    written = 0
+    t0 = time.perf_counter()
+    try:
+        for msg in consumer:
+            tick = from_json(msg.value)
+            if isinstance(tick, Tick):
+                day = datetime.fromtimestamp(tick.ts / 1000, timezone.utc).date()
+                session.execute(cql, (tick.pair, day, tick.ts, tick.bid, tick.ask, tick.high, tick.low, tick.open,
+                                      tick.source, tick.received_at))
+                written += 1
+            if written >= n_ticks or time.perf_counter() - t0 > cap_s:
+                break
+        return written, time.perf_counter() - t0
+    finally:
+        consumer.close()
+
+
+def sink_only(settings, session, files, n_ticks: int) -> tuple[int, float]:
+    """CassandraSink.write_ticks alone on rows already in memory: splits our path's time between Spark and
+    the Cassandra writes."""
+    from fxtrue import history
+    from fxtrue.ticks import Tick
+    from jobs.streaming.sinks import CassandraSink
+
+    rows = []
+    for rec in history.merge(files):
+        if isinstance(rec.item, Tick):
+            t = rec.item
+            rows.append({"pair": t.pair, "ts": t.ts, "bid": t.bid, "ask": t.ask, "high": None, "low": None,
+                         "open": None, "source": t.source, "received_at": t.received_at})
+            if len(rows) >= n_ticks:
+                break
+    sink = CassandraSink(session, settings)
+    t0 = time.perf_counter()
+    wrote = sink.write_ticks(rows)
+    return wrote, time.perf_counter() - t0
+
+
+def run(ctx: BenchContext) -> BenchResult:
+    require("producers.main", "run", "the producer loop (issue 3)")
+    require("jobs.streaming.sinks", "CassandraSink", "the streaming job's Cassandra sink")
+    from fxtrue import cassandra
+
+    scale = 0.01 if ctx.quick else 0.1
+    files, _ = simulate(ctx, 1, scale)
+    s = ctx.isolated("arc")
+    n, _ = replay_once(s, files)
+    session = cassandra.connect(s, keyspace=s.cassandra.keyspace, wait_s=30)
+    ctx.on_cleanup(session.cluster.shutdown)
+    ours, naive, sink = [], [], []
+    cap = 8.0 if ctx.quick else 60.0
+    repeats = 2 if ctx.quick else ctx.repeats
+    for i in range(repeats):
+        session.execute("TRUNCATE ticks_by_pair_day", timeout=120)
+        wrote, secs = our_path(ctx, s, session, n, timeout_s=600)
+        ours.append(wrote / secs)
+        session.execute("TRUNCATE ticks_by_pair_day", timeout=120)
+        wrote_n, secs_n = naive_path(s, session, n, cap)
+        naive.append(wrote_n / secs_n)
+        session.execute("TRUNCATE ticks_by_pair_day", timeout=120)
+        wrote_s, secs_s = sink_only(s, session, files, n)
+        sink.append(wrote_s / secs_s)
+        ctx.progress(f"  repeat {i + 1}/{repeats}: ours {wrote / secs:,.0f} rows/s ({wrote} rows), "
+                     f"naive {wrote_n / secs_n:,.0f} rows/s ({wrote_n} rows in {secs_n:.0f} s), "
+                     f"sink alone {wrote_s / secs_s:,.0f} rows/s")
+    res = BenchResult("archive", TITLE)
+    res.figures = [
+        Figure("streaming raw query -> Cassandra", "rows/s", ours,
+               note="from query start (Spark start-up included) until every tick is written"),
+        Figure("naive consumer, sync INSERT per tick", "rows/s", naive, role="reference",
+               note=f"kafka-python loop, stops after all ticks or {cap:.0f} s"),
+        Figure("CassandraSink.write_ticks alone", "rows/s", sink,
+               note="the same sink on rows already in memory (no Kafka, no Spark): where our path's time goes"),
+    ]
+    res.add_ratio("streaming raw query -> Cassandra", "naive consumer, sync INSERT per tick", "speed-up over naive")
+    res.params = {"ticks": n, "trigger_s": 1.0, "cassandra_concurrency": 64, "table": "ticks_by_pair_day (TTL)"}
+    return res

@@ -1,0 +1,281 @@
+"""The fault suite: the no-loss promise under kill -9 of the streaming job (five times during a replay), a
+Cassandra restart, a Kafka broker restart and a producer killed and brought back by the supervisor.
+
+Every scenario runs on the throw-away stack of conftest.fault_stack, launches the real jobs (`fxtrue stream`,
+`fxtrue produce replay`) as the supervisor does (fxtrue.orchestration.supervise, which also restarts what
+died), and ends with exact counts: ticks in the lake = ticks sent with no duplicate rows, the same ticks in
+Cassandra, and the alerts of a clean run (compared by their deterministic key). Slow (minutes per scenario):
+run it with `make fault`, not in CI.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from fxtrue.heartbeats import PRODUCER, STREAMING
+
+pytestmark = pytest.mark.fault
+
+REPLAY_SECONDS = 150  # how long a paced replay of the test day lasts
+DAY_S = 86_400
+
+
+def scenario(stack, history, tag: str, speed: float):
+    """Settings of one scenario (own keyspace, topics, lake, checkpoints, run dir) and the children's env."""
+    from fxtrue.commands.init import init
+    from fxtrue.orchestration import processes
+    from fxtrue.orchestration.connections import settings_env
+
+    tag = f"{tag}{uuid.uuid4().hex[:4]}"
+    state = stack.state_dir
+    s = stack.replace(
+        cassandra={"keyspace": f"fault_{tag}"},
+        kafka={"topic_ticks": f"{tag}.fx.ticks", "topic_dlq": f"{tag}.fx.ticks.dlq", "topic_alerts": f"{tag}.fx.alerts"},
+        spark={"lake_path": str(state / tag / "lake"), "checkpoint_dir": str(state / tag / "checkpoints"),
+               "trigger_seconds": 2.0, "driver_memory": "1g"},
+        airflow={"supervisor_producer_command": f"produce replay {history} --speed {speed:g}",
+                 "supervisor_streaming_command": "stream", "supervisor_stale_after_s": 120.0,
+                 "supervisor_start_grace_s": 240.0, "supervisor_restart_budget": 30,
+                 "supervisor_backoff_s": 1.0, "supervisor_backoff_max_s": 4.0},
+    )
+    init(s, progress=lambda m: None)
+    env = processes.child_env(s, settings_env(s))
+    return s, env
+
+
+def supervise(s, env, jobs=(STREAMING, PRODUCER)):
+    from fxtrue.orchestration.supervise import supervise as one_pass
+
+    return one_pass(s, jobs, env=env, progress=lambda m: print(f"[supervisor] {m}"))
+
+
+def pid_of(s, job: str) -> int | None:
+    from fxtrue.orchestration import processes
+
+    launch = processes.read_launch(s, job)
+    return launch.pid if launch and processes.pid_alive(launch.pid) else None
+
+
+def kill9(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)  # the job and its Spark JVM (launched in their own session)
+    except ProcessLookupError:
+        pass
+
+
+def stop_jobs(s) -> None:
+    from fxtrue.orchestration import processes
+
+    for job in (PRODUCER, STREAMING):
+        processes.stop(s, job, timeout_s=60)
+        processes.pid_file(s, job).unlink(missing_ok=True)
+
+
+def lake_rows(spark, s) -> tuple[int, int]:
+    """(rows, distinct (pair, ts)) in the live lake, read through the file sink's commit log."""
+    from fxtrue import lake
+
+    path = lake.live_path(s)
+    if not (Path(path) / "_spark_metadata").is_dir():
+        return 0, 0
+    if not any(Path(path).glob("symbol=*")):
+        return 0, 0  # the sink's log exists before its first file
+    df = spark.read.schema(lake.lake_schema()).parquet(path)
+    return df.count(), df.select("pair", "ts").distinct().count()
+
+
+def cassandra_state(s) -> tuple[int, set]:
+    from fxtrue import cassandra
+
+    session = cassandra.connect(s, keyspace=s.cassandra.keyspace, wait_s=60)
+    try:
+        ticks = session.execute("SELECT count(*) FROM ticks_by_pair_day", timeout=120).one()[0]
+        alerts = {(r.window_start, r.detector, r.subject)
+                  for r in session.execute("SELECT window_start, detector, subject FROM alerts_by_day", timeout=60)
+                  if r.detector != "stale_feed"}  # processing-time stale_feed depends on wall-clock gaps
+    finally:
+        session.cluster.shutdown()
+    return ticks, alerts
+
+
+def wait_until_settled(spark, s, env, sent: int, timeout_s: float, jobs=(STREAMING,)) -> None:
+    """Keep the supervisor running (streaming job only: a finished replay is not restarted) until the producer
+    is done, the lake holds every tick and the alerts stop changing."""
+    deadline = time.monotonic() + timeout_s
+    while pid_of(s, PRODUCER) and time.monotonic() < deadline:
+        supervise(s, env, jobs)
+        time.sleep(3)
+    stable, last = 0, None
+    while time.monotonic() < deadline:
+        supervise(s, env, jobs)
+        rows, _ = lake_rows(spark, s)
+        if rows >= sent:  # the lake and the raw (Cassandra) queries run at their own pace: wait for both
+            ticks, alerts = cassandra_state(s)
+            state = (ticks, alerts)
+            stable = stable + 1 if ticks >= sent and state == last else 0
+            last = state
+            if stable >= 3:
+                return
+        time.sleep(5)
+    raise AssertionError(f"not settled in {timeout_s:.0f} s: lake (rows, distinct) {lake_rows(spark, s)}, "
+                         f"Cassandra {cassandra_state(s)[0]} of {sent} ticks")
+
+
+def ticks_sent(history) -> int:
+    from fxtrue import history as hist
+    from fxtrue.ticks import Tick
+
+    return sum(isinstance(r.item, Tick) for r in hist.merge([history]))
+
+
+def kafka_count(s) -> int:
+    from kafka import TopicPartition
+
+    from fxtrue import kafka
+
+    consumer = kafka.consumer(s)
+    try:
+        parts = [TopicPartition(s.kafka.topic_ticks, p) for p in consumer.partitions_for_topic(s.kafka.topic_ticks)]
+        return sum(consumer.end_offsets(parts).values())
+    finally:
+        consumer.close()
+
+
+@pytest.fixture(scope="module")
+def clean_run(fault_stack, history_dir, spark):
+    """The reference: the same day replayed once as fast as possible, no faults."""
+    history, _ = history_dir
+    s, env = scenario(fault_stack, history, "clean", speed=0)
+    sent = ticks_sent(history)
+    try:
+        supervise(s, env)
+        wait_until_settled(spark, s, env, sent, timeout_s=900, jobs=(STREAMING,))
+        rows, distinct = lake_rows(spark, s)
+        ticks, alerts = cassandra_state(s)
+    finally:
+        stop_jobs(s)
+    assert rows == distinct == ticks == sent
+    assert alerts, "the crossed-quote episodes must produce alerts in the clean run"
+    return {"sent": sent, "alerts": alerts}
+
+
+def check_exact(spark, s, clean) -> None:
+    rows, distinct = lake_rows(spark, s)
+    ticks, alerts = cassandra_state(s)
+    assert rows == clean["sent"], f"lake holds {rows} rows, {clean['sent']} ticks were sent"
+    assert distinct == rows, f"{rows - distinct} duplicate rows in the lake"
+    assert ticks == clean["sent"], f"Cassandra holds {ticks} ticks, {clean['sent']} were sent"
+    assert alerts == clean["alerts"], (f"alerts differ from the clean run: missing {clean['alerts'] - alerts}, "
+                                       f"extra {alerts - clean['alerts']}")
+
+
+def paced_speed() -> float:
+    return DAY_S / REPLAY_SECONDS
+
+
+def test_streaming_job_killed_five_times_during_a_replay(fault_stack, history_dir, clean_run, spark):
+    history, _ = history_dir
+    # A longer replay than the other scenarios: a restart of the job takes a minute on 2 busy cores, and all
+    # five kills must land while ticks are still coming in.
+    s, env = scenario(fault_stack, history, "kill", speed=DAY_S / (3 * REPLAY_SECONDS))
+    kills = 0
+    try:
+        supervise(s, env)  # starts the producer (paced replay) and the streaming job
+        while kills < 5:
+            rows_before, _ = lake_rows(spark, s)
+            deadline = time.monotonic() + 180
+            # kill once the job has made progress since it (re)started, so every kill lands mid-stream
+            while time.monotonic() < deadline and lake_rows(spark, s)[0] <= rows_before:
+                supervise(s, env, (STREAMING,))
+                time.sleep(3)
+            pid = pid_of(s, STREAMING)
+            assert pid, "the streaming job should be running"
+            kill9(pid)
+            kills += 1
+            print(f"[fault] kill -9 #{kills} of the streaming job (pid {pid}) with {lake_rows(spark, s)[0]} rows in the lake")
+            time.sleep(1)
+            supervise(s, env, (STREAMING,))  # the supervisor notices and restarts it
+        wait_until_settled(spark, s, env, clean_run["sent"], timeout_s=900)
+        assert kafka_count(s) == clean_run["sent"], "the producer was not disturbed: Kafka holds each tick once"
+        check_exact(spark, s, clean_run)
+    finally:
+        stop_jobs(s)
+
+
+def _restart_mid_stream(fault_stack, history, clean_run, spark, service_cls, tag):
+    from fxtrue import stack
+
+    s, env = scenario(fault_stack, history, tag, speed=paced_speed())
+    try:
+        supervise(s, env)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and lake_rows(spark, s)[0] < clean_run["sent"] // 5:
+            supervise(s, env, (STREAMING,))
+            time.sleep(3)
+        svc = service_cls(s)
+        print(f"[fault] restarting {svc.name} with {lake_rows(spark, s)[0]} rows in the lake")
+        svc.stop(progress=print)
+        time.sleep(10)
+        svc.start(progress=print)
+        assert all(st.healthy for st in stack.status(s))
+        wait_until_settled(spark, s, env, clean_run["sent"], timeout_s=900)
+        check_exact(spark, s, clean_run)
+    finally:
+        stop_jobs(s)
+
+
+def test_cassandra_restarted_mid_stream(fault_stack, history_dir, clean_run, spark):
+    from fxtrue.stack.services import CassandraService
+
+    _restart_mid_stream(fault_stack, history_dir[0], clean_run, spark, CassandraService, "cass")
+
+
+def test_kafka_broker_restarted_mid_stream(fault_stack, history_dir, clean_run, spark):
+    from fxtrue.stack.services import KafkaService
+
+    _restart_mid_stream(fault_stack, history_dir[0], clean_run, spark, KafkaService, "kafka")
+
+
+def test_producer_killed_and_brought_back_by_the_supervisor(fault_stack, history_dir, clean_run, spark):
+    """A restarted replay starts its files again: Kafka then holds some ticks twice (at-least-once at the
+    producer). Cassandra upserts and the lake reader's (pair, ts) de-duplication absorb them: what readers see
+    is every tick exactly once, and the alerts are those of the clean run."""
+    from fxtrue import lake
+
+    history, _ = history_dir
+    s, env = scenario(fault_stack, history, "prod", speed=paced_speed())
+    try:
+        supervise(s, env)
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline and lake_rows(spark, s)[0] < clean_run["sent"] // 4:
+            supervise(s, env, (STREAMING,))
+            time.sleep(3)
+        pid = pid_of(s, PRODUCER)
+        assert pid, "the producer should be running"
+        kill9(pid)
+        print(f"[fault] kill -9 of the producer (pid {pid})")
+        time.sleep(1)
+        decisions = supervise(s, env, (PRODUCER,))
+        for _ in range(20):
+            if any(d.action in ("start", "restart") for d in decisions):
+                break
+            time.sleep(2)
+            decisions = supervise(s, env, (PRODUCER,))
+        assert any(d.action in ("start", "restart") for d in decisions), decisions
+        assert pid_of(s, PRODUCER) not in (None, pid), "the supervisor brought the producer back"
+        while pid_of(s, PRODUCER):  # let the restarted replay finish (it is not restarted again after that)
+            supervise(s, env, (STREAMING,))
+            time.sleep(3)
+        wait_until_settled(spark, s, env, clean_run["sent"], timeout_s=900)
+        ticks, alerts = cassandra_state(s)
+        assert ticks == clean_run["sent"]
+        assert lake.read_lake(spark, s).count() == clean_run["sent"], "the lake as read holds every tick once"
+        assert alerts == clean_run["alerts"]
+    finally:
+        stop_jobs(s)

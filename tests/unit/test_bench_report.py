@@ -1,0 +1,103 @@
+"""The benchmark report: figures with their spread, ratios from the same run, "not run" reasons, machine facts,
+and the JSON + markdown files `fxtrue bench` writes."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from fxtrue.bench import harness, report
+from fxtrue.bench.harness import BenchResult, Figure, NotRun
+
+
+def sample_report() -> dict:
+    ok = BenchResult("ingest", "replay into Kafka")
+    ok.figures = [Figure("replay producer", "ticks/s", [900.0, 1000.0, 1300.0]),
+                  Figure("Kafka ProducerPerformance", "records/s", [4000.0, 5000.0, 5500.0], role="reference")]
+    ok.add_ratio("replay producer", "Kafka ProducerPerformance", "share of the Java client")
+    ok.params = {"ticks_per_repeat": 40000}
+    ok.notes.append("loaded machine")
+    skipped = BenchResult("batch", "stats vs DuckDB", status="not run", reason="jobs.batch.stats is missing")
+    return {"started_at": "2026-11-24T09:00:00+00:00", "finished_at": "2026-11-24T09:08:00+00:00", "mode": "quick",
+            "machine": {"cores": 2, "cpu_model": "AMD EPYC", "ram_gb": 23.5, "os": "Linux", "python": "3.11.7",
+                        "load_avg_start": [3.5, 2.0, 1.0], "load_avg_end": [4.0, 2.0, 1.0], "git_commit": "abc123"},
+            "results": [ok.to_dict(), skipped.to_dict()]}
+
+
+def test_figure_spread_and_ratio_come_from_the_samples():
+    fig = Figure("x", "ticks/s", [3.0, 1.0, 2.0, 10.0])
+    assert (fig.min, fig.median, fig.max, fig.n) == (1.0, 2.5, 10.0, 4)
+    assert fig.stdev == pytest.approx(4.0825, rel=1e-3)
+    assert Figure("single", "s", [5.0]).stdev == 0.0
+    res = sample_report()["results"][0]
+    assert res["ratios"][0]["value"] == pytest.approx(1000.0 / 5000.0)
+
+
+def test_ratio_against_a_zero_reference_is_nan_not_a_crash():
+    r = BenchResult("a", "a", figures=[Figure("o", "u", [1.0]), Figure("r", "u", [0.0], role="reference")])
+    assert math.isnan(r.add_ratio("o", "r").value)
+
+
+def test_markdown_holds_machine_spread_ratio_and_not_run_reason():
+    md = report.to_markdown(sample_report())
+    assert "2 cores (AMD EPYC), 23.5 GB RAM" in md and "load average at start 3.50" in md
+    assert "| ingest | replay producer | 1,000 ticks/s | 900–1,300, sd 208, n=3 | 0.20× Kafka ProducerPerformance |" in md
+    assert "| batch | — | not run: jobs.batch.stats is missing | | |" in md
+    assert "**not run**: jobs.batch.stats is missing" in md
+    assert "ticks_per_repeat=40000" in md and "note: loaded machine" in md
+
+
+def test_write_produces_json_and_markdown_files(tmp_path):
+    rep = sample_report()
+    rep["results"][0]["figures"][0]["samples"].append(float("nan"))  # a NaN must still give valid JSON
+    json_path, md_path = report.write(rep, tmp_path)
+    data = json.loads(json_path.read_text(), parse_constant=lambda c: pytest.fail(f"non-standard JSON {c}"))
+    assert data["results"][1]["status"] == "not run"
+    assert md_path.read_text().startswith("# FXTrue benchmark run (quick)")
+    assert (tmp_path / "latest.json").read_text() == json_path.read_text()
+
+
+def test_a_missing_prerequisite_is_reported_as_not_run(monkeypatch, tmp_path):
+    calls = []
+
+    def missing(ctx):
+        calls.append(ctx.quick)
+        harness.require("no_such_module_for_fxtrue", what="the thing")
+
+    def boom(ctx):
+        raise RuntimeError("broker said no")
+
+    import types
+    monkeypatch.setattr(harness, "BENCHMARKS", (("ingest", "fake_missing"), ("archive", "fake_boom")))
+    monkeypatch.setitem(__import__("sys").modules, "fake_missing", types.SimpleNamespace(TITLE="t1", run=missing))
+    monkeypatch.setitem(__import__("sys").modules, "fake_boom", types.SimpleNamespace(TITLE="t2", run=boom))
+    from fxtrue.settings import load_settings
+
+    rep = harness.run(load_settings({}), quick=True, workdir=tmp_path, progress=lambda m: None)
+    by = {r["name"]: r for r in rep["results"]}
+    assert by["ingest"]["status"] == "not run" and "no_such_module_for_fxtrue is missing" in by["ingest"]["reason"]
+    assert by["ingest"]["title"] == "t1"
+    assert by["archive"]["status"] == "failed" and "broker said no" in by["archive"]["reason"]
+    assert calls == [True]
+    assert rep["machine"]["cores"] >= 1 and rep["machine"]["ram_gb"]
+
+
+def test_unknown_benchmark_name_is_a_clear_error(tmp_path):
+    from fxtrue.errors import FxtrueError
+    from fxtrue.settings import load_settings
+
+    with pytest.raises(FxtrueError, match="unknown benchmark"):
+        harness.run(load_settings({}), quick=True, only=["nope"], workdir=tmp_path)
+
+
+def test_isolated_settings_never_touch_the_shared_names(tmp_path):
+    from fxtrue.settings import load_settings
+
+    base = load_settings({})
+    ctx = harness.BenchContext(base, True, tmp_path, progress=lambda m: None)
+    s = ctx.isolated("ing", init=False)
+    assert s.cassandra.keyspace.startswith("fxbench_") and s.cassandra.keyspace != base.cassandra.keyspace
+    assert s.kafka.topic_ticks.startswith("bench.") and s.kafka.topic_ticks != base.kafka.topic_ticks
+    assert str(tmp_path) in s.lake_path and str(tmp_path) in s.checkpoint_dir
