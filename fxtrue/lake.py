@@ -5,6 +5,8 @@ Layout under settings.lake_path (a local folder, or s3a://bucket/lake on AWS):
     <lake>/history/symbol=EURUSD/date=2026-11-02/part-*.parquet   backfilled files (`fxtrue backfill`)
     <lake>/live/symbol=EURUSD/date=2026-11-02/part-*.parquet      the streaming job's exactly-once file sink
     <lake>/live/_spark_metadata/                                  its commit log (readers must go through it)
+    <lake>/compacted/symbol=EURUSD/date=2026-11-02/part-*.parquet live partitions compacted (jobs/batch/compact.py);
+    <lake>/compacted/_manifests/symbol=EURUSD/date=2026-11-02.json the live files each one replaced
 
 The two roots are separate because Spark's file sink owns its folder: a batch write into a folder with a
 _spark_metadata log would be invisible to readers of that log. `history` is written with dynamic partition
@@ -22,6 +24,8 @@ from fxtrue.settings import Settings
 
 HISTORY = "history"
 LIVE = "live"
+COMPACTED = "compacted"  # jobs/batch/compact.py: closed live partitions rewritten as few files
+MANIFESTS = "_manifests"  # <lake>/compacted/_manifests/symbol=S/date=D.json: the live files compacted
 
 
 def history_path(settings: Settings) -> str:
@@ -30,6 +34,59 @@ def history_path(settings: Settings) -> str:
 
 def live_path(settings: Settings) -> str:
     return _join(settings.lake_path, LIVE)
+
+
+def compacted_path(settings: Settings) -> str:
+    return _join(settings.lake_path, COMPACTED)
+
+
+def manifest_path(settings: Settings, symbol: str, day: str) -> str:
+    return _join(compacted_path(settings), f"{MANIFESTS}/symbol={symbol}/date={day}.json")
+
+
+def _list_names(spark, path: str) -> list[str] | None:
+    """Names of the entries of a folder (local or Hadoop file system); None when it does not exist."""
+    if "://" not in path or path.startswith("file:"):
+        local = Path(path.removeprefix("file://").removeprefix("file:"))
+        return sorted(p.name for p in local.iterdir()) if local.is_dir() else None
+    jvm = spark.sparkContext._jvm
+    hpath = jvm.org.apache.hadoop.fs.Path(path)
+    fs = hpath.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(hpath):
+        return None
+    return sorted(st.getPath().getName() for st in fs.listStatus(hpath))
+
+
+def _read_text(spark, path: str) -> str | None:
+    if "://" not in path or path.startswith("file:"):
+        local = Path(path.removeprefix("file://").removeprefix("file:"))
+        return local.read_text() if local.is_file() else None
+    rows = spark.read.text(path, wholetext=True).collect() if _exists(spark, path) else []
+    return rows[0][0] if rows else None
+
+
+def superseded_live_partitions(spark, settings: Settings) -> list[tuple[str, str]]:
+    """(symbol, date) partitions of <lake>/live whose files all went into <lake>/compacted (per the compaction
+    manifest): readers take them from the compacted root. A live partition that got files after its
+    compaction (late or replayed ticks) is not superseded, so nothing is lost (read_lake de-duplicates)."""
+    import json
+
+    out: list[tuple[str, str]] = []
+    root = _join(compacted_path(settings), MANIFESTS)
+    for sym_dir in _list_names(spark, root) or []:
+        if not sym_dir.startswith("symbol="):
+            continue
+        symbol = sym_dir.split("=", 1)[1]
+        for name in _list_names(spark, _join(root, sym_dir)) or []:
+            if not name.startswith("date=") or not name.endswith(".json"):
+                continue
+            day = name[len("date="):-len(".json")]
+            manifest = json.loads(_read_text(spark, manifest_path(settings, symbol, day)) or "{}")
+            live_files = {n for n in (_list_names(spark, _join(live_path(settings), f"symbol={symbol}/date={day}"))
+                                      or []) if n.endswith(".parquet")}
+            if live_files <= set(manifest.get("files", [])):
+                out.append((symbol, day))
+    return out
 
 
 def _join(root: str, name: str) -> str:
@@ -78,17 +135,25 @@ def dedupe_ticks(df):
 
 def read_lake(spark, settings: Settings, date_from: date | str | None = None, date_to: date | str | None = None,
               pairs: list[str] | None = None):
-    """Ticks (frames.TICK_SCHEMA) from both lake roots for UTC dates in [date_from, date_to] (inclusive,
+    """Ticks (frames.TICK_SCHEMA) from the lake roots (history, compacted, live minus the partitions compaction
+    superseded) for UTC dates in [date_from, date_to] (inclusive,
     None = unbounded), de-duplicated on (pair, ts). Partition-pruned on date and symbol."""
     from pyspark.sql import functions as F
 
     from fxtrue.frames import TICK_SCHEMA
 
-    frames = [df for df in (_read_root(spark, history_path(settings)), _read_root(spark, live_path(settings)))
-              if df is not None]
+    live = _read_root(spark, live_path(settings))
+    compacted = _read_root(spark, compacted_path(settings))
+    if live is not None and compacted is not None:
+        done = [f"{sym}/{day}" for sym, day in superseded_live_partitions(spark, settings)]
+        if done:  # a predicate on partition columns only: those small files are never opened
+            live = live.where(~F.concat_ws("/", "symbol", "date").isin(done))
+    frames = [df for df in (_read_root(spark, history_path(settings)), compacted, live) if df is not None]
     if not frames:
         return spark.createDataFrame([], TICK_SCHEMA)
-    df = frames[0] if len(frames) == 1 else frames[0].unionByName(frames[1])
+    df = frames[0]
+    for other in frames[1:]:
+        df = df.unionByName(other)
     lo, hi = _date_str(date_from), _date_str(date_to)
     if lo:
         df = df.where(F.col("date") >= lo)

@@ -1,0 +1,248 @@
+"""Batch statistics: tick history (lake or TrueFX files) -> per detector, subject and UTC hour bucket, the window
+count, mean, std, median, MAD, p99, p99.9 and max of the detector's window statistic -> a thresholds file.
+
+sources (read_lake / read_history) -> fxtrue.detectors.window_statistics (the streaming job's transformations)
+-> only_open_windows (weekend closure out) -> with_zero_tick_windows (tick_rate: every open window of every
+pair counts, empty ones as 0) -> bucket_statistics -> fxtrue.baselines rules -> Thresholds file.
+
+Submitted by path (Airflow, spark-submit) or run in-process by `fxtrue stats`:
+    python jobs/batch/stats.py --from 2026-11-02 --to 2026-11-08 --out thresholds.json [--source PATH ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Sequence
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from fxtrue.baselines import ALL_HOURS, TICK_RATE, BucketStats, expected_keys
+from fxtrue.market_calendar import market_open
+from fxtrue.settings import Settings
+
+KEYS = ("detector", "subject", "hour")
+STATS_FIELDS = ("detector", "subject", "hour", "n", "mean", "std", "median", "mad", "p99", "p999", "max")
+_TWO_DAYS_S = 2 * 86400
+
+
+# -- sources ------------------------------------------------------------------------------------------
+
+def read_ticks(spark: SparkSession, settings: Settings, date_from: date, date_to: date,
+               source: Sequence[str] | None = None) -> DataFrame:
+    """Ticks (frames.TICK_SCHEMA) of UTC dates [date_from, date_to]: from the lake (source None or ["lake"])
+    or from TrueFX history files/folders."""
+    if not source or list(source) == ["lake"]:
+        from fxtrue.lake import read_lake
+
+        return read_lake(spark, settings, date_from, date_to)
+    from fxtrue.history import read_history
+
+    ticks, _rejects = read_history(spark, list(source))
+    return ticks.transform(within_dates(date_from, date_to))
+
+
+def within_dates(date_from: date, date_to: date) -> Callable[[DataFrame], DataFrame]:
+    lo, hi = range_bounds(date_from, date_to)
+
+    def apply(df: DataFrame) -> DataFrame:
+        return df.where((F.col("ts") >= F.lit(lo)) & (F.col("ts") < F.lit(hi)))
+    return apply
+
+
+def range_bounds(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """[from 00:00, to + 1 day 00:00) in UTC, as naive datetimes (the Spark session is in UTC)."""
+    lo = datetime(date_from.year, date_from.month, date_from.day)
+    hi = datetime(date_to.year, date_to.month, date_to.day) + timedelta(days=1)
+    return lo, hi
+
+
+# -- transformations -----------------------------------------------------------------------------------
+
+def only_open_windows(stats: DataFrame) -> DataFrame:
+    """Drop windows touching the weekend closure. Both ends open and shorter than the closure (48 h) means
+    no closed time inside; a stale_feed row spanning a weekend is dropped by the length test."""
+    end_minus = F.timestamp_millis(F.unix_millis("window_end") - F.lit(1))
+    length_s = F.unix_seconds("window_end") - F.unix_seconds("window_start")
+    return stats.where(market_open(F.col("window_start")) & market_open(end_minus)
+                       & (length_s < F.lit(_TWO_DAYS_S)))
+
+
+def tick_rate_window_grid(spark: SparkSession, pairs: Sequence[str], date_from: date, date_to: date,
+                          window_seconds: int) -> DataFrame:
+    """Every open W-second window of every pair over [from, to]: pair, window_start, window_end, hour."""
+    lo, hi = range_bounds(date_from, date_to)
+    lo_s = int(lo.replace(tzinfo=timezone.utc).timestamp())
+    count = int((hi - lo).total_seconds()) // window_seconds
+    starts = spark.range(count).select(
+        F.timestamp_seconds(F.lit(lo_s) + F.col("id") * F.lit(window_seconds)).alias("window_start"))
+    starts = starts.where(market_open(F.col("window_start")))
+    pair_df = spark.createDataFrame([(p,) for p in pairs], "pair string")
+    return (F.broadcast(pair_df).crossJoin(starts)
+            .withColumn("window_end", F.col("window_start") + F.make_interval(secs=F.lit(window_seconds)))
+            .withColumn("hour", (F.floor(F.unix_seconds("window_start") / 3600) % 24).cast("int")))
+
+
+def with_zero_tick_windows(grid: DataFrame) -> Callable[[DataFrame], DataFrame]:
+    """Add a tick_rate row (value 0, tick_count 0) for each grid window of a pair that has none: an empty window
+    in open hours is a real observation of the tick rate (leaving it out biases the mean upwards)."""
+    def apply(stats: DataFrame) -> DataFrame:
+        present = stats.where(F.col("detector") == TICK_RATE).select(
+            F.col("subject").alias("pair"), "window_start")
+        missing = grid.join(present, ["pair", "window_start"], "left_anti")
+        zeros = missing.select(
+            F.lit(TICK_RATE).alias("detector"), F.col("pair").alias("subject"), "pair", "window_start",
+            "window_end", "hour", F.lit(0.0).alias("value"), F.lit(0).cast("long").alias("tick_count"))
+        return stats.select(*zeros.columns).unionByName(zeros)
+    return apply
+
+
+def bucket_statistics(stats: DataFrame, pooled: bool = False) -> DataFrame:
+    """Window statistics -> per (detector, subject, hour): n, mean, std (sample), median, MAD, p99, p999, max.
+    `pooled`: per (detector, subject) over all hours instead, with hour = ALL_HOURS (-1).
+
+    Exact percentiles (linear interpolation, as fxtrue.baselines.percentile): a bucket holds at most a few
+    thousand windows per week of history, so exactness is cheap and the results are hand-checkable.
+    """
+    if pooled:
+        stats = stats.withColumn("hour", F.lit(ALL_HOURS))
+    v = F.col("value").cast("double")
+    first = (stats.groupBy(*KEYS)
+                  .agg(F.count(v).alias("n"), F.avg(v).alias("mean"), F.stddev_samp(v).alias("std"),
+                       F.percentile(v, [0.5, 0.99, 0.999]).alias("q"),
+                       F.max(v).alias("max")))
+    first = first.select(*KEYS, "n", "mean", "std", F.col("q")[0].alias("median"), F.col("q")[1].alias("p99"),
+                         F.col("q")[2].alias("p999"), "max")
+    mad = (stats.join(first.select(*KEYS, "median"), list(KEYS))
+                .groupBy(*KEYS)
+                .agg(F.percentile(F.abs(v - F.col("median")), 0.5).alias("mad")))
+    return first.join(mad, list(KEYS)).select(*STATS_FIELDS)
+
+
+def bucket_stats_rows(df: DataFrame) -> list[BucketStats]:
+    nan = float("nan")
+
+    def num(x):
+        return nan if x is None else float(x)
+
+    return [BucketStats(r["detector"], r["subject"], int(r["hour"]), int(r["n"]), num(r["mean"]), num(r["std"]),
+                        num(r["median"]), num(r["mad"]), num(r["p99"]), num(r["p999"]), num(r["max"]))
+            for r in df.collect()]
+
+
+def batch_window_statistics(ticks: DataFrame, settings: Settings, date_from: date, date_to: date,
+                            aggregates: DataFrame | None = None) -> DataFrame:
+    """Ticks -> the window statistics the baselines learn from: the detectors' own statistics (window_statistics
+    = pair_window_aggregates -> statistics_from_aggregates; pass `aggregates` to reuse a cached
+    pair_window_aggregates(ticks)), open windows only, zero-tick windows of tick_rate added."""
+    from fxtrue.detectors.statistics import pair_window_aggregates, statistics_from_aggregates
+
+    grid = tick_rate_window_grid(ticks.sparkSession, settings.truefx.pairs, date_from, date_to,
+                                 settings.detectors.window_seconds)
+    aggs = aggregates if aggregates is not None else pair_window_aggregates(ticks, settings.detectors)
+    return (statistics_from_aggregates(aggs, settings.detectors)
+            .transform(only_open_windows)
+            .transform(with_zero_tick_windows(grid)))
+
+
+def expected(settings: Settings) -> set[tuple[str, str, int]]:
+    """The (detector, subject, hour) keys a complete thresholds set has for the configured pairs."""
+    from fxtrue.detectors.triangles import triangles
+
+    pairs = settings.truefx.pairs
+    return expected_keys(pairs, [t.subject for t in triangles(pairs)])
+
+
+# -- the job -------------------------------------------------------------------------------------------
+
+@dataclass
+class StatsResult:
+    stats: list[BucketStats]
+    tick_count: int
+    source_kind: str
+    seconds: float
+
+
+def source_kind_of(ticks: DataFrame, source: Sequence[str] | None) -> str:
+    """What capture the ticks come from (fxtrue.thresholds.SOURCE_KINDS): simulator ticks -> "sim", ticks
+    polled from the live TrueFX API -> "polled", history files (every tick) -> "history"."""
+    if source and list(source) != ["lake"]:
+        return "history"
+    row = ticks.groupBy("source").count().orderBy(F.desc("count")).first()
+    if row is None:
+        return "history"
+    return {"sim": "sim", "truefx": "polled"}.get(row["source"], "history")
+
+
+def compute(spark: SparkSession, settings: Settings, date_from: date, date_to: date,
+            source: Sequence[str] | None = None, ticks: DataFrame | None = None,
+            progress: Callable[[str], None] = lambda msg: None) -> StatsResult:
+    """Read the ticks (or take `ticks`) and compute every bucket's statistics."""
+    import time
+
+    began = time.monotonic()
+    if ticks is None:
+        ticks = read_ticks(spark, settings, date_from, date_to, source)
+    tick_count = ticks.count()
+    progress(f"{tick_count:,} ticks in {date_from} .. {date_to}")
+    kind = source_kind_of(ticks, source)
+    from fxtrue.detectors.statistics import pair_window_aggregates
+
+    # Cached twice: the five detectors read the pair-window aggregates, both bucketings read the windows.
+    aggs = pair_window_aggregates(ticks, settings.detectors).cache()
+    windows = batch_window_statistics(ticks, settings, date_from, date_to, aggregates=aggs).cache()
+    try:
+        rows = bucket_stats_rows(bucket_statistics(windows)) + bucket_stats_rows(bucket_statistics(windows, True))
+    finally:
+        windows.unpersist()
+        aggs.unpersist()
+    progress(f"{len(rows):,} buckets (detector x subject x hour) in {time.monotonic() - began:.1f} s")
+    return StatsResult(rows, tick_count, kind, time.monotonic() - began)
+
+
+def code_version() -> str:
+    """fxtrue's version plus the git commit of the checkout, when there is one."""
+    import subprocess
+
+    from fxtrue import __version__
+    from fxtrue.settings import PROJECT_ROOT
+
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=PROJECT_ROOT, capture_output=True,
+                             text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description="batch statistics over the tick history -> a thresholds file")
+    p.add_argument("--from", dest="date_from", type=date.fromisoformat, required=True)
+    p.add_argument("--to", dest="date_to", type=date.fromisoformat, required=True)
+    p.add_argument("--source", nargs="+", default=["lake"], help="'lake' or TrueFX files/folders")
+    p.add_argument("--out", required=True, help="thresholds file to write (JSON)")
+    return p.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from fxtrue import spark as fx_spark
+    from fxtrue.baselines import build_thresholds
+    from fxtrue.settings import get_settings
+
+    args = parse_args(argv)
+    settings = get_settings()
+    spark = fx_spark.session(settings, "fxtrue-batch-stats", with_kafka=False)
+    result = compute(spark, settings, args.date_from, args.date_to, args.source, progress=print)
+    thresholds = build_thresholds(result.stats, settings.detectors, source_kind=result.source_kind,
+                                  source_from=args.date_from, source_to=args.date_to,
+                                  tick_count=result.tick_count, code_version=code_version(),
+                                  expected=expected(settings))
+    print(f"wrote {thresholds.to_file(args.out)} ({len(thresholds.rows)} rows, version {thresholds.version})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
