@@ -14,17 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fxtrue.market_calendar import DAY_MS, HOUR_MS, WEEK_MS, is_market_open  # noqa: F401 (re-exported)
 from fxtrue.settings import TRUEFX_PAIRS
 from fxtrue.ticks import price_decimals
 
 GRID_MS = 100
-HOUR_MS = 3_600_000
-DAY_MS = 86_400_000
-WEEK_MS = 7 * DAY_MS
-# 1970-01-01 was a Thursday: ms since the epoch -> ms since Monday 00:00 UTC is (t + 3 days) mod week.
-_EPOCH_TO_MONDAY_MS = 3 * DAY_MS
-_FRI_CLOSE_MS = 4 * DAY_MS + 22 * HOUR_MS  # Friday 22:00 from Monday 00:00
-_SUN_OPEN_MS = 6 * DAY_MS + 22 * HOUR_MS  # Sunday 22:00
 
 CURRENCIES = ("EUR", "GBP", "AUD", "NZD", "CAD", "CHF", "JPY")
 # Starting USD value of one unit of each currency (USD = 1).
@@ -92,9 +86,8 @@ def activity(pair: str, hour_utc: np.ndarray | float) -> np.ndarray:
 
 
 def is_open(ts_ms: np.ndarray) -> np.ndarray:
-    """False during the weekend closure (Friday 22:00 to Sunday 22:00 UTC)."""
-    week_pos = (np.asarray(ts_ms, dtype=np.int64) + _EPOCH_TO_MONDAY_MS) % WEEK_MS
-    return ~((week_pos >= _FRI_CLOSE_MS) & (week_pos < _SUN_OPEN_MS))
+    """False during the weekend closure (the rule lives in fxtrue.market_calendar)."""
+    return is_market_open(np.asarray(ts_ms, dtype=np.int64))
 
 
 def _hour_of(ts_ms: np.ndarray) -> np.ndarray:
