@@ -1,0 +1,185 @@
+"""Long-running jobs (producer, streaming job) launched detached from whoever asks: own session and process
+group, a pid file (JSON) under <state>/run and a log under <state>/logs, so they outlive the Airflow task that
+started them and never occupy a worker slot."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from fxtrue.errors import ConfigError
+from fxtrue.heartbeats import PRODUCER, STREAMING, Heartbeat
+from fxtrue.orchestration.supervisor import ProcessState
+from fxtrue.settings import PROJECT_ROOT, Settings
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    args: tuple[str, ...]  # fxtrue subcommand and its arguments
+
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "fxtrue.cli", *self.args]
+
+
+@dataclass(frozen=True)
+class Launch:
+    job: str
+    pid: int
+    started_at: datetime
+    command: tuple[str, ...]
+    log: str
+
+
+def job_specs(settings: Settings) -> dict[str, JobSpec]:
+    """The supervised jobs and their command lines (settings airflow.supervisor_*_command)."""
+    specs = {}
+    for job, text in ((PRODUCER, settings.airflow.supervisor_producer_command),
+                      (STREAMING, settings.airflow.supervisor_streaming_command)):
+        args = tuple(shlex.split(text))
+        if not args:
+            raise ConfigError(f"airflow.supervisor_{job}_command is empty",
+                              hint=f"set FXTRUE_AIRFLOW_SUPERVISOR_{job.upper()}_COMMAND to an fxtrue subcommand")
+        specs[job] = JobSpec(job, args)
+    return specs
+
+
+def run_dir(settings: Settings) -> Path:
+    return settings.state_dir / "run"
+
+
+def pid_file(settings: Settings, job: str) -> Path:
+    return run_dir(settings) / f"{job}.json"
+
+
+def log_file(settings: Settings, job: str) -> Path:
+    return settings.log_dir / f"{job}.log"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie still answers kill(0)
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _is_fxtrue(pid: int, args: tuple[str, ...] | None = None) -> bool:
+    """pid is alive and runs `fxtrue <args>` (guards against a recycled pid)."""
+    if not pid_alive(pid):
+        return False
+    line = cmdline(pid)
+    if "fxtrue" not in line:
+        return False
+    return args is None or " ".join(args[:1]) in line
+
+
+def read_launch(settings: Settings, job: str) -> Launch | None:
+    try:
+        data = json.loads(pid_file(settings, job).read_text())
+        return Launch(job=job, pid=int(data["pid"]), started_at=datetime.fromisoformat(data["started_at"]),
+                      command=tuple(data.get("command", ())), log=data.get("log", ""))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def process_state(settings: Settings, spec: JobSpec, heartbeat: Heartbeat | None,
+                  hostname: str | None = None) -> ProcessState:
+    """The job's process as this host sees it: the one we launched, else the one its heartbeat names here."""
+    launch = read_launch(settings, spec.name)
+    if launch is not None:
+        return ProcessState(pid=launch.pid, alive=_is_fxtrue(launch.pid, spec.args), launched_at=launch.started_at)
+    hostname = hostname or socket.gethostname()
+    if heartbeat is not None and heartbeat.pid and heartbeat.host == hostname:
+        return ProcessState(pid=heartbeat.pid, alive=_is_fxtrue(heartbeat.pid), launched_at=heartbeat.started_at)
+    return ProcessState()
+
+
+def child_env(settings: Settings, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of a launched job: ours, the state dir, the venv's bin on PATH, plus overrides."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CTX_")}
+    venv_bin = str(Path(sys.executable).parent)
+    if venv_bin not in env.get("PATH", "").split(os.pathsep):
+        env["PATH"] = os.pathsep.join([venv_bin, env.get("PATH", "")]).rstrip(os.pathsep)
+    env["FXTRUE_STATE_DIR"] = str(settings.state_dir)
+    env.update(overrides or {})
+    return env
+
+
+def launch(settings: Settings, spec: JobSpec, env: dict[str, str] | None = None) -> Launch:
+    """Start the job detached (new session = own process group) and record it in its pid file."""
+    run_dir(settings).mkdir(parents=True, exist_ok=True)
+    settings.log_dir.mkdir(parents=True, exist_ok=True)
+    log = log_file(settings, spec.name)
+    started = datetime.now(timezone.utc)
+    cmd = spec.command()
+    with open(log, "ab") as out:
+        out.write(f"\n==== {started:%Y-%m-%d %H:%M:%S} UTC launching {shlex.join(cmd)}\n".encode())
+        out.flush()
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, close_fds=True, cwd=PROJECT_ROOT,
+                                env=env if env is not None else child_env(settings))
+    result = Launch(spec.name, proc.pid, started, tuple(cmd), str(log))
+    tmp = pid_file(settings, spec.name).with_suffix(".tmp")
+    tmp.write_text(json.dumps({"pid": proc.pid, "started_at": started.isoformat(), "command": cmd,
+                               "log": str(log)}))
+    tmp.replace(pid_file(settings, spec.name))
+    return result
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def stop_pid(pid: int, timeout_s: float = 30.0) -> None:
+    """SIGTERM the process group led by pid, SIGKILL it after timeout_s."""
+    if not pid_alive(pid):
+        return
+    _signal_group(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.2)
+    if pid_alive(pid):
+        _signal_group(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and pid_alive(pid):
+            time.sleep(0.1)
+
+
+def stop(settings: Settings, job: str, timeout_s: float = 30.0) -> bool:
+    """Stop the job this host launched (if it still runs); True when something was stopped."""
+    launch_ = read_launch(settings, job)
+    stopped = False
+    if launch_ is not None and _is_fxtrue(launch_.pid):
+        stop_pid(launch_.pid, timeout_s)
+        stopped = True
+    pid_file(settings, job).unlink(missing_ok=True)
+    return stopped
