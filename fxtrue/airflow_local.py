@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from fxtrue.errors import StackError
+from fxtrue.procs import pid_alive as _pid_alive
 from fxtrue.settings import PROJECT_ROOT, Settings
 
 Progress = Callable[[str], None]
@@ -126,12 +127,6 @@ class Status:
     detail: str
     log: Path
     rss_mb: float | None = None
-
-
-def _pid_alive(pid: int) -> bool:
-    from fxtrue.orchestration.processes import pid_alive
-
-    return pid_alive(pid)
 
 
 def running_pid(settings: Settings) -> int | None:

@@ -7,16 +7,15 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import signal
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
 from fxtrue.errors import ConfigError
+from fxtrue.procs import pid_alive, stop_group  # noqa: F401 (pid_alive re-exported)
 from fxtrue.heartbeats import PRODUCER, STREAMING, Heartbeat
 from fxtrue.orchestration.supervisor import ProcessState
 from fxtrue.settings import PROJECT_ROOT, Settings
@@ -63,20 +62,6 @@ def pid_file(settings: Settings, job: str) -> Path:
 
 def log_file(settings: Settings, job: str) -> Path:
     return settings.log_dir / f"{job}.log"
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie still answers kill(0)
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def cmdline(pid: int) -> str:
@@ -149,29 +134,9 @@ def launch(settings: Settings, spec: JobSpec, env: dict[str, str] | None = None)
     return result
 
 
-def _signal_group(pid: int, sig: int) -> None:
-    try:
-        os.killpg(pid, sig)
-    except (ProcessLookupError, PermissionError):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            pass
-
-
 def stop_pid(pid: int, timeout_s: float = 30.0) -> None:
     """SIGTERM the process group led by pid, SIGKILL it after timeout_s."""
-    if not pid_alive(pid):
-        return
-    _signal_group(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline and pid_alive(pid):
-        time.sleep(0.2)
-    if pid_alive(pid):
-        _signal_group(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and pid_alive(pid):
-            time.sleep(0.1)
+    stop_group(pid, timeout_s)
 
 
 def stop(settings: Settings, job: str, timeout_s: float = 30.0) -> bool:

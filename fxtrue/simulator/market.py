@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxtrue.market_calendar import DAY_MS, HOUR_MS, WEEK_MS, is_market_open  # noqa: F401 (re-exported)
+from fxtrue.market_calendar import DAY_MS, HOUR_MS, is_market_open
 from fxtrue.settings import TRUEFX_PAIRS
 from fxtrue.ticks import price_decimals
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable
 
 from fxtrue.errors import StackError
+from fxtrue.procs import pid_alive, signal_group, stop_group
 from fxtrue.settings import Settings
 from fxtrue.stack import jvm
 
@@ -38,21 +39,6 @@ class Status:
     log: Path
     detail: str = ""
     rss_mb: float | None = None
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); treat it as dead.
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(")")[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def rss_mb(pid: int) -> float | None:
@@ -210,15 +196,7 @@ class Service:
                 progress(f"{self.name}: not running")
             return
         progress(f"{self.name}: stopping pid {pid}")
-        self._signal_group(pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline and pid_alive(pid):
-            time.sleep(0.3)
-        if pid_alive(pid):
-            progress(f"{self.name}: did not stop in {timeout_s:.0f} s; killing")
-            self._signal_group(pid, signal.SIGKILL)
-            while pid_alive(pid):
-                time.sleep(0.1)
+        stop_group(pid, timeout_s, on_kill=lambda: progress(f"{self.name}: did not stop in {timeout_s:.0f} s; killing"))
         self.pid_file.unlink(missing_ok=True)
         progress(f"{self.name}: stopped")
 
@@ -226,19 +204,9 @@ class Service:
         """kill -9, as a crash would (fault tests)."""
         pid = self.running_pid()
         if pid is not None:
-            self._signal_group(pid, signal.SIGKILL)
+            signal_group(pid, signal.SIGKILL)
             while pid_alive(pid):
                 time.sleep(0.1)
-
-    @staticmethod
-    def _signal_group(pid: int, sig: int) -> None:
-        try:
-            os.killpg(pid, sig)
-        except (ProcessLookupError, PermissionError):
-            try:
-                os.kill(pid, sig)
-            except ProcessLookupError:
-                pass
 
     def log_tail(self, lines: int = 20) -> str:
         try:
