@@ -1,0 +1,336 @@
+"""The speed layer: Spark Structured Streaming from fx.ticks to the tick lake, Cassandra and fx.alerts.
+
+sources (Kafka fx.ticks, explicit schema) -> transformations (validation, watermark, trends, detector
+windows) -> sinks, as four queries on one parsed stream:
+  lake       valid ticks -> Parquet file sink <lake>/live, partitioned symbol/date (exactly-once: Spark's
+             file-sink commit log)
+  raw        every record -> foreachBatch: valid ticks to ticks_by_pair_day (TTL), rejected ones to the DLQ
+             topic; notes each pair's last arrival (processing-time stale_feed)
+  trends     sliding windows, update mode with the watermark -> trends_by_pair_day
+  detectors  tumbling windows, append mode with the watermark (a window is judged once, when the watermark
+             passes its end) -> foreachBatch: statistics + judge with the thresholds in force -> alerts to
+             alerts_by_pair_day, alerts_by_day and fx.alerts
+foreachBatch is at-least-once; every write is an upsert on a deterministic key, so a re-run batch after a
+crash rewrites the same rows. A driver thread checks the published thresholds version, runs the daily
+reload and the processing-time stale_feed check.
+
+Run: `fxtrue stream`, or by path: `python jobs/streaming/job.py` (spark-submit works too).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Iterable
+
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+log = logging.getLogger("fxtrue.streaming")
+
+LAKE, RAW, TRENDS, DETECTORS = "lake", "raw", "trends", "detectors"
+ALL_QUERIES = (LAKE, RAW, TRENDS, DETECTORS)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class StreamingJob:
+    """Builds and runs the queries. External I/O is injected (STYLE.md 8): the parsed source, the Cassandra
+    sink, the alert sinks and the thresholds holder; `main()` wires the real ones."""
+
+    def __init__(self, spark: SparkSession, settings, *, source: Callable[[], DataFrame], holder,
+                 cassandra_sink=None, alert_sink=None, heartbeat=None, queries: Iterable[str] = ALL_QUERIES,
+                 checkpoint_root: str | None = None, version_check: Callable[[], None] | None = None) -> None:
+        from jobs.streaming.state import CarryStore, LastSeen
+
+        self.spark = spark
+        self.settings = settings
+        self.cfg = settings.detectors
+        self.source = source
+        self.holder = holder
+        self.cassandra = cassandra_sink
+        self.alert_sink = alert_sink
+        self.heartbeat = heartbeat
+        self.wanted = tuple(queries)
+        self.checkpoint_root = (checkpoint_root or settings.checkpoint_dir).rstrip("/") + "/streaming"
+        self.carry = CarryStore(_local(self.checkpoint_root) / "detectors-carry")
+        self.last_seen = LastSeen()
+        self.queries = {}
+        self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0,
+                         "stale_alerts_processing_time": 0}
+        self._stale_written: dict[str, int] = {}
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
+        self._thr_cache: tuple[str | None, DataFrame | None] = (None, None)
+        self.listener = None  # ProgressListener, set by build(): heartbeats
+
+    # -- wiring ------------------------------------------------------------------------------------------
+    def _ckpt(self, name: str) -> str:
+        return f"{self.checkpoint_root}/{name}"
+
+    def _trigger(self) -> dict:
+        return {"processingTime": f"{self.settings.spark.trigger_seconds} seconds"}
+
+    def start(self) -> "StreamingJob":
+        from fxtrue.detectors import pair_window_aggregates
+        from fxtrue.frames import valid_ticks, with_lake_partitions
+        from fxtrue.lake import live_path
+        from jobs.streaming.transformations import trend_aggregates, with_watermark
+
+        parsed = self.source()
+        ticks = valid_ticks(parsed)
+        windowed = ticks.transform(with_watermark(self.settings.spark.watermark_seconds))
+        if LAKE in self.wanted:
+            self.queries[LAKE] = (
+                ticks.transform(with_lake_partitions).writeStream.queryName(LAKE).format("parquet")
+                .option("path", live_path(self.settings)).option("checkpointLocation", self._ckpt(LAKE))
+                .partitionBy("symbol", "date").outputMode("append").trigger(**self._trigger()).start())
+        if RAW in self.wanted:
+            self.queries[RAW] = (
+                parsed.writeStream.queryName(RAW).foreachBatch(self._raw_batch)
+                .option("checkpointLocation", self._ckpt(RAW)).trigger(**self._trigger()).start())
+        if TRENDS in self.wanted:
+            self.queries[TRENDS] = (
+                trend_aggregates(windowed, self.cfg).writeStream.queryName(TRENDS).outputMode("update")
+                .foreachBatch(self._trends_batch).option("checkpointLocation", self._ckpt(TRENDS))
+                .trigger(**self._trigger()).start())
+        if DETECTORS in self.wanted:
+            self.queries[DETECTORS] = (
+                pair_window_aggregates(windowed, self.cfg).writeStream.queryName(DETECTORS).outputMode("append")
+                .foreachBatch(self._detectors_batch).option("checkpointLocation", self._ckpt(DETECTORS))
+                .trigger(**self._trigger()).start())
+        self._timer = threading.Thread(target=self._timer_loop, name="fxtrue-streaming-timer", daemon=True)
+        self._timer.start()
+        log.info("streaming job started: queries %s, checkpoints under %s", ", ".join(self.queries),
+                 self.checkpoint_root)
+        return self
+
+    # -- foreachBatch bodies -----------------------------------------------------------------------------
+    def _raw_batch(self, batch: DataFrame, batch_id: int) -> None:
+        from fxtrue.frames import rejected_ticks, valid_ticks
+        from jobs.streaming.sinks import write_dlq
+
+        batch.persist()
+        try:
+            arrived = now_ms()
+            ticks = valid_ticks(batch).select(
+                "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
+                F.unix_millis("received_at").alias("received_at"))
+            rows = [r.asDict() for r in ticks.toLocalIterator()]
+            if self.cassandra is not None:
+                self.counters["ticks_written"] += self.cassandra.write_ticks(rows)
+            sources = set()
+            for r in rows:
+                self.last_seen.update(r["pair"], r["ts"], arrived)
+                sources.add(r["source"])
+            if sources:
+                self.holder.note_feed_kinds(sources)
+            rejected = rejected_ticks(batch)
+            n_rejected = rejected.count()
+            if n_rejected:
+                write_dlq(rejected, self.settings)
+                self.counters["dlq_records"] += n_rejected
+                log.warning("raw batch %d: %d invalid records sent to %s", batch_id, n_rejected,
+                            self.settings.kafka.topic_dlq)
+        finally:
+            batch.unpersist()
+
+    def _trends_batch(self, batch: DataFrame, batch_id: int) -> None:
+        rows = [r.asDict() for r in batch.select(
+            "pair", F.unix_millis("window_start").alias("window_start"),
+            F.unix_millis("window_end").alias("window_end"), "mean_bid", "mean_ask", "mean_mid", "tick_count",
+            "mean_spread_bps").toLocalIterator()]
+        if self.cassandra is not None and rows:
+            self.counters["trend_rows"] += self.cassandra.write_trends(rows, now_ms())
+
+    def thresholds_df(self, snap) -> DataFrame:
+        from fxtrue.detectors import thresholds_frame
+
+        version, df = self._thr_cache
+        if df is None or version != snap.version:
+            if df is not None:
+                df.unpersist()
+            df = thresholds_frame(self.spark, snap.thresholds).cache()
+            self._thr_cache = (snap.version, df)
+        return df
+
+    def _detectors_batch(self, batch: DataFrame, batch_id: int) -> None:
+        from fxtrue.detectors.judge import collect_alerts
+        from jobs.streaming.transformations import alerts_of_closed_windows, carry_frame, last_tick_per_pair
+
+        carry = self.carry.before(batch_id)
+        aggs = batch.persist()
+        try:
+            last = last_tick_per_pair(aggs)
+            if not last:
+                self.carry.save(batch_id, carry)
+                return
+            snap = self.holder.snapshot()
+            alerts = collect_alerts(alerts_of_closed_windows(
+                aggs, carry_frame(self.spark, carry), self.thresholds_df(snap), snap.version, self.cfg))
+            if self.alert_sink is not None and alerts:
+                self.alert_sink.write(alerts)
+            self.counters["alerts"] += len(alerts)
+            if alerts:
+                log.info("detectors batch %d: %d alert(s) (thresholds %s)", batch_id, len(alerts),
+                         snap.version or "warm-up")
+            carry.update({p: max(ms, carry.get(p, ms)) for p, ms in last.items()})
+            self.carry.save(batch_id, carry)
+        finally:
+            aggs.unpersist()
+
+    # -- driver timer: thresholds version check, daily reload, processing-time stale_feed ----------------
+    HEARTBEAT_EVERY_S = 10.0
+
+    def _timer_loop(self) -> None:
+        next_check = time.monotonic() + self.cfg.version_check_seconds
+        next_beat = time.monotonic() + self.HEARTBEAT_EVERY_S
+        while not self._stop.wait(1.0):
+            try:
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + self.cfg.version_check_seconds
+                    if self.holder.check() and self.listener is not None:
+                        self.listener.beat_now()
+                self.check_stale(now_ms())
+                if self.listener is not None and time.monotonic() >= next_beat:
+                    next_beat = time.monotonic() + self.HEARTBEAT_EVERY_S
+                    self.listener.beat_now()
+            except Exception as exc:  # noqa: BLE001 - keep checking; the queries are unaffected
+                log.warning("driver timer: %s", exc)
+
+    def check_stale(self, at_ms: int) -> list[dict]:
+        from jobs.streaming.state import processing_time_stale
+
+        alerts = processing_time_stale(at_ms, self.last_seen, self.holder.snapshot(),
+                                       self.settings.truefx.pairs, self.cfg)
+        # Refresh a running stale alert once per window (observed age grows), not every second.
+        w_ms = self.cfg.window_seconds * 1000
+        due = [a for a in alerts if at_ms - self._stale_written.get(a["alert_id"], 0) >= w_ms]
+        if due and self.alert_sink is not None:
+            self.alert_sink.write(due)
+            for a in due:
+                if a["alert_id"] not in self._stale_written:
+                    log.warning("stale_feed: %s %s", a["pair"], a["details"])
+                    self.counters["stale_alerts_processing_time"] += 1
+                self._stale_written[a["alert_id"]] = at_ms
+        return due
+
+    # -- run / stop ---------------------------------------------------------------------------------------
+    def status(self) -> tuple[dict[str, float], dict[str, str]]:
+        snap = self.holder.snapshot()
+        info = {"thresholds_version": snap.version or "warm-up", "feed_kinds": ",".join(sorted(self.holder.feed_kinds)),
+                "queries": ",".join(n for n, q in self.queries.items() if q.isActive)}
+        return {k: float(v) for k, v in self.counters.items()}, info
+
+    def failed(self) -> str | None:
+        for name, q in self.queries.items():
+            if not q.isActive:
+                exc = q.exception()
+                return f"query {name} stopped" + (f": {exc}" if exc else "")
+        return None
+
+    def run_until(self, stop: threading.Event, poll_s: float = 1.0) -> int:
+        """Block until `stop` is set (graceful) or a query dies (returns 1)."""
+        while not stop.wait(poll_s):
+            problem = self.failed()
+            if problem:
+                log.error("%s", problem)
+                self.stop()
+                return 1
+        self.stop()
+        return 0
+
+    def stop(self, timeout_s: float = 60.0) -> None:
+        """Let running micro-batches finish (bounded), then stop every query."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout_s
+        for name, q in self.queries.items():
+            while q.isActive and q.status.get("isTriggerActive") and time.monotonic() < deadline:
+                time.sleep(0.2)
+            try:
+                q.stop()
+            except Exception as exc:  # noqa: BLE001
+                log.warning("stopping %s: %s", name, exc)
+        log.info("streaming job stopped")
+
+
+def _local(path: str) -> Path:
+    """The carry store is a small local folder beside the checkpoints (file:// or a plain path)."""
+    if "://" in path and not path.startswith("file:"):
+        raise ValueError(f"checkpoint dir {path} is not local; set spark.checkpoint_dir to a local or shared "
+                         "filesystem path for the detectors' carry store")
+    return Path(path.removeprefix("file://").removeprefix("file:"))
+
+
+def build(settings, spark: SparkSession | None = None, session=None) -> StreamingJob:
+    """The job with its real sources and sinks (Kafka, Cassandra, thresholds from Cassandra)."""
+    from fxtrue import cassandra, thresholds
+    from fxtrue.heartbeats import STREAMING, HeartbeatWriter
+    from fxtrue.spark import session as spark_session
+    from jobs.streaming.progress import ProgressListener
+    from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink
+    from jobs.streaming.sources import kafka_ticks
+    from jobs.streaming.state import ThresholdsHolder
+
+    spark = spark or spark_session(settings, "fxtrue-streaming")
+    session = session or cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=30)
+    holder = ThresholdsHolder(lambda: thresholds.current_version(session, settings),
+                              lambda v: thresholds.load_version(session, settings, v),
+                              settings.detectors.reload_utc)
+    holder.load()
+    beats = HeartbeatWriter(session, settings, STREAMING)
+    job = StreamingJob(spark, settings, source=lambda: kafka_ticks(spark, settings), holder=holder,
+                       cassandra_sink=CassandraSink(session, settings),
+                       alert_sink=AlertSinks(CassandraSink(session, settings), KafkaAlertSink(settings)),
+                       heartbeat=beats)
+    listener = ProgressListener(lambda m, i: beats.beat("running", m, i), job.status)
+    spark.streams.addListener(listener)
+    job.listener = listener
+    beats.beat("starting", {}, {"thresholds_version": holder.snapshot().version or "warm-up"})
+    return job
+
+
+def main(argv: list[str] | None = None, settings=None) -> int:
+    """Run until SIGTERM/SIGINT (graceful stop: running micro-batches finish, then the queries stop)."""
+    from fxtrue.settings import get_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("kafka", "cassandra", "py4j"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    settings = settings or get_settings()
+    stop = threading.Event()
+
+    def on_signal(signum, _frame):
+        log.info("signal %d: stopping gracefully", signum)
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        job = build(settings).start()
+        rc = job.run_until(stop)
+        listener = getattr(job, "listener", None)
+        if listener is not None:
+            job.spark.streams.removeListener(listener)
+        if job.heartbeat is not None:
+            try:
+                m, i = job.status()
+                if listener is not None:  # keep the last progress metrics in the final heartbeat
+                    m, i = {**listener.metrics, **m}, {**listener.info, **i}
+                job.heartbeat.beat("stopped" if rc == 0 else "failed", m, i)
+            except Exception as exc:  # noqa: BLE001
+                log.warning("final heartbeat: %s", exc)
+        return rc
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,81 @@
+"""Progress and health: every micro-batch's progress (batch id, input and processed rows/s, duration,
+watermark, state size) is logged and written to the job's heartbeat (heartbeats_by_job, job "streaming")."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Callable
+
+from pyspark.sql.streaming import StreamingQueryListener
+
+log = logging.getLogger("fxtrue.streaming")
+
+
+def progress_metrics(p) -> dict[str, float]:
+    """One query's progress -> flat metrics, prefixed by the query name."""
+    name = p.name or "query"
+    state_rows = sum(int(s.numRowsTotal or 0) for s in (p.stateOperators or []))
+    state_bytes = sum(int(s.memoryUsedBytes or 0) for s in (p.stateOperators or []))
+    dropped = sum(int(s.numRowsDroppedByWatermark or 0) for s in (p.stateOperators or []))
+    duration = (p.durationMs or {}).get("triggerExecution", p.batchDuration or 0)
+    return {
+        f"{name}.batch_id": float(p.batchId),
+        f"{name}.input_rows": float(p.numInputRows or 0),
+        f"{name}.input_rows_per_s": float(p.inputRowsPerSecond or 0.0),
+        f"{name}.processed_rows_per_s": float(p.processedRowsPerSecond or 0.0),
+        f"{name}.batch_duration_ms": float(duration or 0),
+        f"{name}.state_rows": float(state_rows),
+        f"{name}.state_bytes": float(state_bytes),
+        f"{name}.late_rows_dropped": float(dropped),
+    }
+
+
+class ProgressListener(StreamingQueryListener):
+    """Logs each progress and hands the job-wide metrics to `beat(metrics, info)`."""
+
+    def __init__(self, beat: Callable[[dict[str, float], dict[str, str]], None],
+                 extra: Callable[[], tuple[dict[str, float], dict[str, str]]] = lambda: ({}, {})) -> None:
+        self._beat = beat
+        self._extra = extra
+        self._lock = threading.Lock()
+        self.metrics: dict[str, float] = {}
+        self.info: dict[str, str] = {}
+
+    def onQueryStarted(self, event) -> None:
+        log.info("query %s started (id %s)", event.name, event.id)
+
+    def onQueryProgress(self, event) -> None:
+        p = event.progress
+        m = progress_metrics(p)
+        watermark = (p.eventTime or {}).get("watermark", "")
+        log.info("%s batch %d: %d rows, %.0f rows/s in, %.0f rows/s processed, %d ms, watermark %s, "
+                 "state %d rows", p.name, p.batchId, p.numInputRows or 0, p.inputRowsPerSecond or 0.0,
+                 p.processedRowsPerSecond or 0.0, m[f"{p.name}.batch_duration_ms"], watermark or "-",
+                 m[f"{p.name}.state_rows"])
+        with self._lock:
+            self.metrics.update(m)
+            if watermark:
+                self.info[f"{p.name}.watermark"] = watermark
+        self.beat_now()
+
+    def beat_now(self) -> None:
+        """Write the heartbeat with the latest metrics. Also called by the job's driver timer, because an
+        idle query (no new ticks) reports no progress, and the job must still look alive (and say which
+        thresholds version it holds)."""
+        with self._lock:
+            extra_m, extra_i = self._extra()
+            metrics, info = {**self.metrics, **extra_m}, {**self.info, **extra_i}
+        try:
+            self._beat(metrics, info)
+        except Exception as exc:  # noqa: BLE001 - a missed heartbeat must not stop the queries
+            log.warning("heartbeat write failed: %s", exc)
+
+    def onQueryIdle(self, event) -> None:
+        pass
+
+    def onQueryTerminated(self, event) -> None:
+        if event.exception:
+            log.error("query %s terminated with an error: %s", event.id, event.exception[:2000])
+        else:
+            log.info("query %s stopped", event.id)

@@ -1,0 +1,160 @@
+"""Sinks of the streaming job: Cassandra upserts (prepared statements, execute_concurrent; deterministic keys,
+so a re-run micro-batch rewrites the same rows), alerts to Kafka (key = alert id) and rejected records to the
+dead-letter topic."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import date, datetime, timezone
+from typing import Iterable, Sequence
+
+from fxtrue.errors import FxtrueError
+from fxtrue.settings import Settings
+
+log = logging.getLogger("fxtrue.streaming")
+
+ALERT_TABLE_COLUMNS = ("window_start", "detector", "subject", "window_end", "observed", "baseline_mean",
+                       "baseline_std", "threshold", "score", "severity", "thresholds_version", "detected_at",
+                       "details")
+
+
+def day_of(ms: int) -> date:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
+
+
+def iso(ms: int | None) -> str | None:
+    if ms is None:
+        return None
+    dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
+    return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
+
+
+def _clean(v):
+    """NaN/inf -> None (Cassandra and JSON consumers get nulls, not NaN)."""
+    if isinstance(v, float) and (v != v or v in (float("inf"), float("-inf"))):
+        return None
+    return v
+
+
+class CassandraSink:
+    """Idempotent upserts into ticks_by_pair_day (with TTL), trends_by_pair_day and the two alerts tables."""
+
+    CONCURRENCY = 64
+    ATTEMPTS = 3
+
+    def __init__(self, session, settings: Settings) -> None:
+        ks = settings.cassandra.keyspace
+        self.session = session
+        self.ticks = session.prepare(
+            f"INSERT INTO {ks}.ticks_by_pair_day (pair, day, ts, bid, ask, high, low, open, source, received_at) "
+            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL {int(settings.cassandra.ticks_ttl_s)}")
+        self.trends = session.prepare(
+            f"INSERT INTO {ks}.trends_by_pair_day (pair, day, window_start, window_end, mean_bid, mean_ask, "
+            "mean_mid, tick_count, mean_spread_bps, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+        cols = ", ".join(ALERT_TABLE_COLUMNS)
+        marks = ", ".join("?" for _ in ALERT_TABLE_COLUMNS)
+        self.alerts_pair = session.prepare(
+            f"INSERT INTO {ks}.alerts_by_pair_day (pair, day, {cols}) VALUES (?, ?, {marks})")
+        self.alerts_day = session.prepare(
+            f"INSERT INTO {ks}.alerts_by_day (day, pair, {cols}) VALUES (?, ?, {marks})")
+
+    def _run(self, stmt, args: Sequence[tuple], what: str) -> int:
+        from cassandra.concurrent import execute_concurrent_with_args
+
+        pending = list(args)
+        for attempt in range(1, self.ATTEMPTS + 1):
+            results = execute_concurrent_with_args(self.session, stmt, pending, concurrency=self.CONCURRENCY,
+                                                   raise_on_first_error=False)
+            failed = [a for a, (ok, _) in zip(pending, results) if not ok]
+            if not failed:
+                return len(args)
+            errors = {str(r)[:200] for ok, r in results if not ok}
+            log.warning("%s: %d of %d writes failed (attempt %d): %s", what, len(failed), len(pending), attempt,
+                        "; ".join(sorted(errors)[:3]))
+            pending = failed
+        raise FxtrueError(f"writing {what} to Cassandra failed for {len(pending)} rows after {self.ATTEMPTS} "
+                          "attempts", hint="check Cassandra (`fxtrue stack status`); the batch is retried on "
+                                          "restart and every write is an idempotent upsert")
+
+    def write_ticks(self, rows: Iterable[dict]) -> int:
+        """rows: pair, ts (ms), bid, ask, high, low, open, source, received_at (ms)."""
+        args = [(r["pair"], day_of(r["ts"]), r["ts"], r["bid"], r["ask"], _clean(r["high"]), _clean(r["low"]),
+                 _clean(r["open"]), r["source"], r["received_at"]) for r in rows]
+        return self._run(self.ticks, args, "ticks") if args else 0
+
+    def write_trends(self, rows: Iterable[dict], updated_ms: int) -> int:
+        args = [(r["pair"], day_of(r["window_start"]), r["window_start"], r["window_end"], _clean(r["mean_bid"]),
+                 _clean(r["mean_ask"]), _clean(r["mean_mid"]), r["tick_count"], _clean(r["mean_spread_bps"]),
+                 updated_ms) for r in rows]
+        return self._run(self.trends, args, "trends") if args else 0
+
+    def write_alerts(self, alerts: Sequence[dict]) -> int:
+        if not alerts:
+            return 0
+        by_pair, by_day = [], []
+        for a in alerts:
+            vals = tuple(_clean(a[c]) for c in ALERT_TABLE_COLUMNS)
+            day = day_of(a["window_start"])
+            by_pair.append((a["pair"], day, *vals))
+            by_day.append((day, a["pair"], *vals))
+        self._run(self.alerts_pair, by_pair, "alerts_by_pair_day")
+        self._run(self.alerts_day, by_day, "alerts_by_day")
+        return len(alerts)
+
+
+def alert_json(a: dict) -> bytes:
+    """One alert as the fx.alerts message value (timestamps ISO-8601 UTC)."""
+    body = {k: (iso(v) if k in ("window_start", "window_end", "detected_at", "last_received_at") else _clean(v))
+            for k, v in a.items()}
+    body["v"] = 1
+    return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+
+
+class KafkaAlertSink:
+    """Publishes alerts to settings.kafka.topic_alerts, key = alert id (a re-run batch re-sends the same key:
+    consumers keep the latest message per key)."""
+
+    def __init__(self, settings: Settings) -> None:
+        from fxtrue.kafka import producer
+
+        self.topic = settings.kafka.topic_alerts
+        self.producer = producer(settings, linger_ms=5)
+
+    def publish(self, alerts: Sequence[dict]) -> int:
+        futures = [self.producer.send(self.topic, key=a["alert_id"].encode(), value=alert_json(a)) for a in alerts]
+        self.producer.flush(timeout=60)
+        for f in futures:
+            f.get(timeout=60)  # raises when a send failed: the batch fails and is re-run
+        return len(futures)
+
+    def close(self) -> None:
+        self.producer.close(timeout=10)
+
+
+class AlertSinks:
+    """Cassandra first (the serving copy), then Kafka."""
+
+    def __init__(self, cassandra: CassandraSink, kafka: KafkaAlertSink | None) -> None:
+        self.cassandra, self.kafka = cassandra, kafka
+
+    def write(self, alerts: Sequence[dict]) -> int:
+        self.cassandra.write_alerts(alerts)
+        if self.kafka is not None:
+            self.kafka.publish(alerts)
+        return len(alerts)
+
+
+def write_dlq(rejected, settings: Settings) -> None:
+    """Rejected rows (frames.rejected_ticks: raw, reason, source, time) -> the dead-letter topic, as the JSON of
+    fxtrue.ticks.Rejection.to_dlq_json (key = source)."""
+    from pyspark.sql import functions as F
+
+    value = F.to_json(F.struct(F.lit(1).alias("v"), "reason", "source", F.substring("raw", 1, 10000).alias("raw"),
+                               F.unix_millis("time").alias("time")))
+    (rejected.select(F.col("source").cast("binary").alias("key"), value.cast("binary").alias("value"))
+             .write.format("kafka")
+             .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+             .option("kafka.security.protocol", settings.kafka.security_protocol)
+             .option("topic", settings.kafka.topic_dlq)
+             .save())

@@ -1,0 +1,28 @@
+"""Sources of the streaming job: fx.ticks from Kafka, parsed with the explicit tick schema."""
+
+from __future__ import annotations
+
+from pyspark.sql import DataFrame, SparkSession
+
+from fxtrue.frames import parse_kafka_ticks
+from fxtrue.settings import Settings
+
+
+def kafka_ticks(spark: SparkSession, settings: Settings, starting_offsets: str = "earliest") -> DataFrame:
+    """settings.kafka.topic_ticks as parsed rows (frames.parse_kafka_ticks: tick columns, raw, invalid_reason).
+
+    Starts from the earliest retained offset the first time (the checkpoint decides afterwards), so ticks
+    produced before the job started are not lost.
+    """
+    reader = (spark.readStream.format("kafka")
+              .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
+              .option("kafka.security.protocol", settings.kafka.security_protocol)
+              .option("subscribe", settings.kafka.topic_ticks)
+              .option("startingOffsets", starting_offsets)
+              .option("maxOffsetsPerTrigger", str(settings.spark.max_offsets_per_trigger))
+              # Retention may delete unread offsets during a long outage: log and go on, never crash-loop.
+              .option("failOnDataLoss", "false"))
+    if settings.kafka.ssl_cafile:
+        reader = reader.option("kafka.ssl.truststore.type", "PEM").option(
+            "kafka.ssl.truststore.location", settings.kafka.ssl_cafile)
+    return reader.load().transform(parse_kafka_ticks)

@@ -1,0 +1,201 @@
+"""Driver-side state of the streaming job: the thresholds in force (reloaded without restarting queries), the
+stale_feed carry between micro-batches (persisted beside the checkpoints, so a re-run batch sees what it saw),
+and each pair's last arrival for the processing-time stale_feed check."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Callable
+
+from fxtrue.settings import Settings
+from fxtrue.thresholds import Thresholds
+
+log = logging.getLogger("fxtrue.streaming")
+
+# The tick `source` -> the thresholds source_kind that fits it (ARCHITECTURE.md: a polled feed's tick rate
+# is not a history file's).
+FEED_KIND = {"truefx": "polled", "replay": "history", "sim": "sim"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The thresholds one micro-batch is judged by (version None: warm-up)."""
+
+    version: str | None
+    thresholds: Thresholds | None
+    loaded_at: datetime
+
+
+def next_reload(now: datetime, reload_utc: str) -> datetime:
+    """The next daily reload instant strictly after `now` (reload_utc "HH:MM", UTC)."""
+    hh, mm = (int(x) for x in reload_utc.split(":"))
+    at = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+    return at if at > now else at + timedelta(days=1)
+
+
+class ThresholdsHolder:
+    """Holds the current thresholds; `check()` reloads when the published pointer moved or the daily reload
+    time passed. Readers take a `snapshot()` (atomic swap, no locks held while judging)."""
+
+    def __init__(self, loader: Callable[[], str | None], load_version: Callable[[str], Thresholds],
+                 reload_utc: str, clock: Callable[[], datetime] = lambda: datetime.now(timezone.utc)) -> None:
+        self._current_version = loader
+        self._load_version = load_version
+        self._reload_utc = reload_utc
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._snap = Snapshot(None, None, clock())
+        self._next_reload = next_reload(clock(), reload_utc)
+        self.feed_kinds: set[str] = set()
+        self._warned: set[tuple[str, str]] = set()
+
+    def snapshot(self) -> Snapshot:
+        return self._snap
+
+    def set(self, thresholds: Thresholds | None) -> Snapshot:
+        with self._lock:
+            self._snap = Snapshot(thresholds.version if thresholds else None, thresholds, self._clock())
+        if thresholds is None:
+            log.warning("no published thresholds version: warm-up mode (only crossed quotes alert)")
+        else:
+            log.info("thresholds version %s in force (%d rows, source_kind %s)", thresholds.version,
+                     len(thresholds.rows), thresholds.source_kind)
+        self.warn_on_kind_mismatch()
+        return self._snap
+
+    def load(self) -> Snapshot:
+        version = self._current_version()
+        return self.set(self._load_version(version) if version else None)
+
+    def check(self) -> bool:
+        """Reload if a newer version is published or the daily reload is due; True when something changed."""
+        now = self._clock()
+        daily = now >= self._next_reload
+        if daily:
+            self._next_reload = next_reload(now, self._reload_utc)
+        version = self._current_version()
+        if version == self._snap.version and not daily:
+            return False
+        if daily:
+            log.info("daily thresholds reload (%s UTC)", self._reload_utc)
+        before = self._snap.version
+        self.set(self._load_version(version) if version else None)
+        return self._snap.version != before
+
+    def note_feed_kinds(self, sources: set[str]) -> None:
+        kinds = {FEED_KIND.get(s, s) for s in sources}
+        if not kinds <= self.feed_kinds:
+            self.feed_kinds |= kinds
+            self.warn_on_kind_mismatch()
+
+    def warn_on_kind_mismatch(self) -> None:
+        t = self._snap.thresholds
+        if t is None:
+            return
+        for kind in sorted(self.feed_kinds):
+            if kind != t.source_kind and (t.version, kind) not in self._warned:
+                self._warned.add((t.version, kind))
+                log.warning("thresholds version %s was learnt from a %r source but the feed is %r: tick-rate "
+                            "baselines may not fit (ARCHITECTURE.md: baselines must come from data captured the "
+                            "same way)", t.version, t.source_kind, kind)
+
+
+class CarryStore:
+    """Per micro-batch, each pair's last tick time seen by the detectors (pair -> epoch ms).
+
+    Saved as <dir>/<batch_id>.json after a batch; a batch reads the newest file with a smaller id, so a
+    batch Spark re-runs after a crash sees exactly the carry of its first run.
+    """
+
+    KEEP = 20
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def _ids(self) -> list[int]:
+        return sorted(int(p.stem) for p in self.folder.glob("*.json") if p.stem.isdigit())
+
+    def before(self, batch_id: int) -> dict[str, int]:
+        ids = [i for i in self._ids() if i < batch_id]
+        if not ids:
+            return {}
+        return {k: int(v) for k, v in json.loads((self.folder / f"{ids[-1]}.json").read_text()).items()}
+
+    def save(self, batch_id: int, carry: dict[str, int]) -> None:
+        tmp = self.folder / f".{batch_id}.tmp"
+        tmp.write_text(json.dumps(carry, sort_keys=True))
+        tmp.replace(self.folder / f"{batch_id}.json")
+        for old in self._ids()[:-self.KEEP]:
+            (self.folder / f"{old}.json").unlink(missing_ok=True)
+
+
+class LastSeen:
+    """Each pair's latest tick: event time and arrival (processing) time, epoch ms (thread-safe)."""
+
+    def __init__(self, started_ms: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self.started_ms = started_ms if started_ms is not None else int(time.time() * 1000)
+        self.event_ms: dict[str, int] = {}
+        self.arrival_ms: dict[str, int] = {}
+
+    def update(self, pair: str, event_ms: int, arrival_ms: int) -> None:
+        with self._lock:
+            if event_ms > self.event_ms.get(pair, -1):
+                self.event_ms[pair] = event_ms
+            if arrival_ms > self.arrival_ms.get(pair, -1):
+                self.arrival_ms[pair] = arrival_ms
+
+    def get(self, pair: str) -> tuple[int | None, int]:
+        """(last event ms or None, last arrival ms, or the job's start when nothing arrived yet)."""
+        with self._lock:
+            return self.event_ms.get(pair), self.arrival_ms.get(pair, self.started_ms)
+
+
+def processing_time_stale(now_ms: int, last_seen: LastSeen, snap: Snapshot, pairs, cfg) -> list[dict]:
+    """stale_feed on processing time: pairs that should be active (market open, and the thresholds hold a
+    stale_feed baseline for this pair and UTC hour with enough samples) whose last tick ARRIVED longer ago
+    than max(threshold, stale_after_seconds). Fires with no data at all (a pair never seen counts from the
+    job's start). Keyed like the event-time statistic (window_start = the first window after the last tick),
+    so when the pair resumes, the event-time alert upserts the same row. Warm-up: nothing (only crossed
+    quotes alert)."""
+    from fxtrue.detectors.judge import alert_id_of
+    from fxtrue.market_calendar import is_market_open
+
+    if snap.thresholds is None or not is_market_open(now_ms):
+        return []
+    w_ms = cfg.window_seconds * 1000
+    hour = (now_ms // 3_600_000) % 24
+    table = snap.thresholds.lookup()
+    out = []
+    for pair in pairs:
+        row = table.get(("stale_feed", pair, hour))
+        if row is None or (row.n or 0) < cfg.min_samples:
+            continue
+        threshold = max(float(row.threshold), float(cfg.stale_after_seconds))
+        event_ms, arrival_ms = last_seen.get(pair)
+        age_s = (now_ms - arrival_ms) / 1000.0
+        if age_s <= threshold:
+            continue
+        anchor = event_ms if event_ms is not None else arrival_ms
+        start = anchor - anchor % w_ms + w_ms
+        end = now_ms - now_ms % w_ms + w_ms
+        std = row.std if row.std == row.std else None
+        z = abs(age_s - row.mean) / std if std else None
+        critical = age_s - row.mean >= 2 * (threshold - row.mean)
+        out.append({
+            "alert_id": alert_id_of("stale_feed", pair, start), "detector": "stale_feed", "subject": pair, "pair": pair, "window_start": start, "window_end": end,
+            "hour": int((start // 3_600_000) % 24), "observed": age_s, "baseline_mean": row.mean,
+            "baseline_std": std, "threshold": threshold,
+            "score": z if z is not None else age_s / threshold,
+            "severity": "critical" if critical else "warning", "thresholds_version": snap.version,
+            "detected_at": now_ms, "details": f"no tick for {age_s:.0f} s (processing time)",
+            "last_received_at": arrival_ms, "tick_count": 0,
+        })
+    return out
