@@ -10,6 +10,7 @@ from datetime import date, datetime, timezone
 from typing import Iterable, Sequence
 
 from fxtrue.errors import FxtrueError
+from fxtrue.kafka import spark_options
 from fxtrue.settings import Settings
 
 log = logging.getLogger("fxtrue.streaming")
@@ -154,7 +155,6 @@ def write_dlq(rejected, settings: Settings) -> None:
                                F.unix_millis("time").alias("time")))
     (rejected.select(F.col("source").cast("binary").alias("key"), value.cast("binary").alias("value"))
              .write.format("kafka")
-             .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-             .option("kafka.security.protocol", settings.kafka.security_protocol)
+             .options(**spark_options(settings))
              .option("topic", settings.kafka.topic_dlq)
              .save())

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pyspark.sql import DataFrame, SparkSession
 
 from fxtrue.frames import parse_kafka_ticks
+from fxtrue.kafka import spark_options
 from fxtrue.settings import Settings
 
 
@@ -15,14 +16,10 @@ def kafka_ticks(spark: SparkSession, settings: Settings, starting_offsets: str =
     produced before the job started are not lost.
     """
     reader = (spark.readStream.format("kafka")
-              .option("kafka.bootstrap.servers", settings.kafka_bootstrap)
-              .option("kafka.security.protocol", settings.kafka.security_protocol)
+              .options(**spark_options(settings))
               .option("subscribe", settings.kafka.topic_ticks)
               .option("startingOffsets", starting_offsets)
               .option("maxOffsetsPerTrigger", str(settings.spark.max_offsets_per_trigger))
               # Retention may delete unread offsets during a long outage: log and go on, never crash-loop.
               .option("failOnDataLoss", "false"))
-    if settings.kafka.ssl_cafile:
-        reader = reader.option("kafka.ssl.truststore.type", "PEM").option(
-            "kafka.ssl.truststore.location", settings.kafka.ssl_cafile)
     return reader.load().transform(parse_kafka_ticks)
