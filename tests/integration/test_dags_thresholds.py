@@ -12,7 +12,7 @@ import pytest
 
 import dag_helpers as h  # noqa: E402  (sets the throw-away AIRFLOW_HOME before airflow is imported)
 
-# Not in `make test`: the last run (under CI conditions, 2026-11-24) failed and each run takes 15-30 min; run it
+# Not in `make test`: its last run (2026-11-24) failed and each run takes 15-30 min; run it
 # with `make test-slow` (tracked in issue 6).
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
