@@ -24,7 +24,6 @@ import signal
 import sys
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -115,21 +114,29 @@ class StreamingJob:
     # -- foreachBatch bodies -----------------------------------------------------------------------------
     def _raw_batch(self, batch: DataFrame, batch_id: int) -> None:
         from fxtrue.frames import rejected_ticks, valid_ticks
-        from jobs.streaming.sinks import write_dlq
+        from jobs.streaming.sinks import ticks_partition_writer, write_dlq
 
         batch.persist()
         try:
-            arrived = now_ms()
-            ticks = valid_ticks(batch).select(
-                "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
-                F.unix_millis("received_at").alias("received_at"))
-            rows = [r.asDict() for r in ticks.toLocalIterator()]
             if self.cassandra is not None:
-                self.counters["ticks_written"] += self.cassandra.write_ticks(rows)
+                # Written from the executors (in parallel, nothing collected on the driver).
+                (valid_ticks(batch).select(
+                    "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
+                    F.unix_millis("received_at").alias("received_at"))
+                 .foreachPartition(ticks_partition_writer(self.settings)))
+            # Per pair: the newest tick's event time and when the broker got it (processing-time stale_feed
+            # measures arrival at Kafka, so a lagging job does not mistake its own backlog for a silent feed).
+            seen = (batch.where(F.col("invalid_reason").isNull())
+                    .groupBy("pair").agg(F.max("ts_ms").alias("event_ms"),
+                                         F.max(F.unix_millis("kafka_ts")).alias("arrival_ms"),
+                                         F.count(F.lit(1)).alias("n"),
+                                         F.collect_set("source").alias("sources")).collect())
             sources = set()
-            for r in rows:
-                self.last_seen.update(r["pair"], r["ts"], arrived)
-                sources.add(r["source"])
+            for r in seen:
+                self.last_seen.update(r["pair"], int(r["event_ms"]), int(r["arrival_ms"] or now_ms()))
+                sources.update(r["sources"])
+                if self.cassandra is not None:
+                    self.counters["ticks_written"] += int(r["n"])
             if sources:
                 self.holder.note_feed_kinds(sources)
             rejected = rejected_ticks(batch)
@@ -205,9 +212,26 @@ class StreamingJob:
             except Exception as exc:  # noqa: BLE001 - keep checking; the queries are unaffected
                 log.warning("driver timer: %s", exc)
 
+    def raw_lagging(self) -> bool:
+        """True while the raw query (which notes arrivals) is stuck in a long batch: then the job, not the
+        feed, is behind, and processing-time staleness cannot be judged."""
+        q = self.queries.get(RAW)
+        if q is None:
+            return False
+        try:
+            active = bool(q.status.get("isTriggerActive"))
+        except Exception:  # noqa: BLE001 - a stopping query
+            return True
+        if not active:
+            self._raw_idle_ms = now_ms()
+            return False
+        return now_ms() - getattr(self, "_raw_idle_ms", now_ms()) > 4 * self.settings.spark.trigger_seconds * 1000
+
     def check_stale(self, at_ms: int) -> list[dict]:
         from jobs.streaming.state import processing_time_stale
 
+        if self.raw_lagging():
+            return []
         alerts = processing_time_stale(at_ms, self.last_seen, self.holder.snapshot(),
                                        self.settings.truefx.pairs, self.cfg)
         # Refresh a running stale alert once per window (observed age grows), not every second.
@@ -279,7 +303,13 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
     from jobs.streaming.sources import kafka_ticks
     from jobs.streaming.state import ThresholdsHolder
 
-    spark = spark or spark_session(settings, "fxtrue-streaming")
+    # Executors write ticks to Cassandra from Python workers: they need this interpreter's packages
+    # (on a cluster: the same environment on every node).
+    # (PySpark takes the worker interpreter from PYSPARK_PYTHON, read when the context starts.)
+    import os
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    spark = spark or spark_session(settings, "fxtrue-streaming", **{"spark.pyspark.python": sys.executable})
     session = session or cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=30)
     holder = ThresholdsHolder(lambda: thresholds.current_version(session, settings),
                               lambda v: thresholds.load_version(session, settings, v),

@@ -104,6 +104,37 @@ class CassandraSink:
         return len(alerts)
 
 
+# One Cassandra sink per Python worker process (Spark reuses workers), for writes from executors.
+_WORKER_SINKS: dict[tuple, "CassandraSink"] = {}
+
+
+def worker_sink(settings: Settings) -> CassandraSink:
+    key = (settings.cassandra.keyspace, tuple(settings.cassandra.hosts), settings.cassandra_port)
+    sink = _WORKER_SINKS.get(key)
+    if sink is None:
+        from fxtrue import cassandra
+
+        session = cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=30)
+        sink = _WORKER_SINKS[key] = CassandraSink(session, settings)
+    return sink
+
+
+def ticks_partition_writer(settings: Settings, chunk: int = 5000):
+    """foreachPartition function: upsert a partition's ticks (columns of CassandraSink.write_ticks, times in
+    epoch ms) from the executor, so the driver never holds a batch's ticks."""
+    def write(rows) -> None:
+        sink = worker_sink(settings)
+        buf: list[dict] = []
+        for r in rows:
+            buf.append(r.asDict())
+            if len(buf) >= chunk:
+                sink.write_ticks(buf)
+                buf = []
+        if buf:
+            sink.write_ticks(buf)
+    return write
+
+
 def alert_json(a: dict) -> bytes:
     """One alert as the fx.alerts message value (timestamps ISO-8601 UTC)."""
     body = {k: (iso(v) if k in ("window_start", "window_end", "detected_at", "last_received_at") else _clean(v))
