@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
 
-from fxtrue.settings import Settings
 from fxtrue.thresholds import Thresholds
 
 log = logging.getLogger("fxtrue.streaming")

@@ -207,7 +207,6 @@ def test_stream_end_to_end(settings, cql, spark, world):
     job = start_stream(env, log)
     try:
         run_cli("produce", "replay", str(root / "part1"), "--speed", "0", "--no-heartbeat", env=env)
-        first_alert = ms(RUN_DAY, SCENARIOS[0][2])
         wait_for("a first alert", lambda: [a for a in cassandra_alerts(cql, settings, datetime(2026, 11, 5).date())
                                            if a["window_start"] >= datetime(2026, 11, 5, 10, 1)],
                  proc=job, log=log)
@@ -240,7 +239,7 @@ def test_stream_end_to_end(settings, cql, spark, world):
                      lambda q=q: watermark_at_least(settings, q, end_ms), proc=job, log=log)
         n_ticks = world["n_ticks"]
         wait_for("every tick in Cassandra", lambda: sum(
-            cql.execute(f"SELECT count(*) FROM ticks_by_pair_day WHERE pair = %s AND day = %s",
+            cql.execute("SELECT count(*) FROM ticks_by_pair_day WHERE pair = %s AND day = %s",
                         (p, datetime(2026, 11, 5).date())).one()[0] for p in settings.truefx.pairs) >= n_ticks,
                  proc=job, log=log)
         wait_for("the lake to hold every tick", lambda: spark.read.parquet(

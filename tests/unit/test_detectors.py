@@ -3,13 +3,13 @@ with one-tick windows, nulls and warm-up. Thresholds are learnt from simulated c
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from detector_data import PAIRS3, T0_MS, learn_thresholds, simulated_rows, ticks_frame
+from detector_data import T0_MS, learn_thresholds, simulated_rows, ticks_frame
 from fxtrue.detectors import (judge, pair_window_aggregates, statistics_from_aggregates, thresholds_frame,
                               triangles, window_statistics)
 from fxtrue.detectors.judge import collect_alerts
@@ -89,7 +89,7 @@ def test_null_prices_are_counted_but_do_not_break_price_statistics(spark):
     t = T0_MS
     rows = [tick("EUR/USD", t + 1000, 1.1, 1.1001), ("EUR/USD", dt(t + 2000), None, None, None, None, None,
                                                       "sim", None)]
-    from pyspark.sql.types import DoubleType, StructField, StructType
+    from pyspark.sql.types import StructField, StructType
     schema = StructType([StructField(f.name, f.dataType, True) for f in ticks_frame(spark, rows[:1]).schema])
     df = spark.createDataFrame(rows, schema)
     got = {r["detector"]: r for r in window_statistics(df, CFG, detectors=("tick_rate", "price_jump", "spread"))
