@@ -4,10 +4,10 @@ the stack other people use; and one small simulated history with crossed quotes 
 
 from __future__ import annotations
 
-import socket
 from datetime import date, datetime, timezone
 
 import pytest
+from ports import free_port
 
 
 def pytest_collection_modifyitems(config, items):
@@ -20,11 +20,6 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 @pytest.fixture(scope="session")
 def fault_stack(base_settings, tmp_path_factory):
@@ -34,8 +29,8 @@ def fault_stack(base_settings, tmp_path_factory):
     stack.fetch(base_settings, progress=lambda m: None)
     (state / "lib").symlink_to(base_settings.lib_dir)
     s = base_settings.replace(state_dir=state, stack={
-        "kafka_port": _free_port(), "kafka_controller_port": _free_port(), "cassandra_port": _free_port(),
-        "cassandra_storage_port": _free_port(), "cassandra_jmx_port": _free_port(), "cassandra_heap_mb": 768,
+        "kafka_port": free_port(), "kafka_controller_port": free_port(), "cassandra_port": free_port(),
+        "cassandra_storage_port": free_port(), "cassandra_jmx_port": free_port(), "cassandra_heap_mb": 768,
         "kafka_heap_mb": 384})
     stack.up(s, progress=lambda m: print(f"[fault-stack] {m}"))
     yield s

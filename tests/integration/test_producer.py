@@ -4,13 +4,13 @@ and a broker stopped and restarted mid-stream still ends with every tick in Kafk
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 import uuid
 from datetime import date
 
 import pytest
+from ports import free_port
 
 from fxtrue import kafka
 from fxtrue.heartbeats import read_all
@@ -126,11 +126,6 @@ def test_live_ticks_far_from_now_go_to_the_dlq():
                                                                   "unknown pair 'EUR/XXX'", "bad price: x"]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 @pytest.mark.fault
 def test_broker_restart_mid_stream_loses_and_duplicates_nothing(settings, tmp_path, history_dir):
@@ -139,8 +134,8 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(settings, tmp_pa
     state = tmp_path / "state"
     (state / "lib").mkdir(parents=True)
     (state / "lib" / "kafka").symlink_to(settings.lib_dir / "kafka")  # reuse the stack's jars
-    port = _free_port()
-    s = settings.replace(state_dir=state, stack={"kafka_port": port, "kafka_controller_port": _free_port(),
+    port = free_port()
+    s = settings.replace(state_dir=state, stack={"kafka_port": port, "kafka_controller_port": free_port(),
                                                  "kafka_heap_mb": 384},
                          kafka={"bootstrap": f"127.0.0.1:{port}", "partitions": 2})
     broker = KafkaService(s)

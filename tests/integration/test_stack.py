@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+from ports import free_port
 
 from fxtrue import cassandra, kafka, stack
 from fxtrue.errors import ServiceUnavailable, StackError
@@ -60,7 +61,12 @@ def test_init_is_idempotent(settings):
 def test_spark_structured_streaming_reads_the_kafka_topic(settings, spark):
     from fxtrue.ticks import Tick
 
-    topic = settings.kafka.topic_ticks
+    # Its own topics: other tests of the session publish to the session's fx.ticks.
+    tag = uuid.uuid4().hex[:8]
+    own = settings.replace(kafka={"topic_ticks": f"s{tag}.fx.ticks", "topic_dlq": f"s{tag}.fx.ticks.dlq",
+                                  "topic_alerts": f"s{tag}.fx.alerts"})
+    kafka.create_topics(own, progress=lambda m: None)
+    topic = own.kafka.topic_ticks
     producer = kafka.producer(settings)
     ticks = [Tick("EUR/USD", 1_764_000_000_000 + i, 1.1 + i / 1e5, 1.1002 + i / 1e5, "sim", 1) for i in range(20)]
     for t in ticks:
@@ -84,12 +90,6 @@ def test_spark_structured_streaming_reads_the_kafka_topic(settings, spark):
 
 # -- a second, throw-away stack on other ports --------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def spare_stack(base_settings, tmp_path):
     state = tmp_path / "state"
@@ -97,8 +97,8 @@ def spare_stack(base_settings, tmp_path):
     stack.fetch(base_settings, progress=lambda m: None)
     (state / "lib").symlink_to(base_settings.lib_dir)
     s = base_settings.replace(state_dir=state, stack={
-        "kafka_port": _free_port(), "kafka_controller_port": _free_port(), "cassandra_port": _free_port(),
-        "cassandra_storage_port": _free_port(), "cassandra_jmx_port": _free_port(), "cassandra_heap_mb": 512,
+        "kafka_port": free_port(), "kafka_controller_port": free_port(), "cassandra_port": free_port(),
+        "cassandra_storage_port": free_port(), "cassandra_jmx_port": free_port(), "cassandra_heap_mb": 512,
         "kafka_heap_mb": 256})
     s = s.replace(cassandra={"keyspace": "fxtrue"})
     yield s
@@ -178,8 +178,8 @@ def test_missing_jar_is_a_clear_error(base_settings, tmp_path):
     shutil.copytree(base_settings.lib_dir / "kafka", lib)
     for jar in lib.glob("kafka_2.13-*.jar"):
         jar.unlink()
-    s = base_settings.replace(state_dir=tmp_path, stack={"kafka_port": _free_port(),
-                                                         "kafka_controller_port": _free_port()})
+    s = base_settings.replace(state_dir=tmp_path, stack={"kafka_port": free_port(),
+                                                         "kafka_controller_port": free_port()})
     with pytest.raises(StackError) as err:
         KafkaService(s).start(lambda m: None)
     assert "missing jar(s)" in str(err.value) and "stack fetch --force" in str(err.value)
