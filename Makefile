@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test test-slow unit integration fault bench-quick browser-deps terraform-check clean-state
+.PHONY: setup demo test unit integration fault bench-quick browser-deps terraform-check clean-state
 
 setup: $(VENV)/.installed
 	$(BIN)/fxtrue stack fetch
@@ -36,7 +36,7 @@ terraform-check:
 # All tests: unit, DAG, integration against the real local stack (started and stopped by the tests),
 # end-to-end and browser, then the Terraform checks.
 test: setup browser-deps
-	$(BIN)/python -m pytest tests/unit tests/dags tests/integration -m "not slow" -ra --durations=20 \
+	$(BIN)/python -m pytest tests/unit tests/dags tests/integration -ra --durations=20 \
 	  --junitxml=artifacts/junit.xml $(PYTEST_ARGS)
 	$(MAKE) terraform-check
 
@@ -45,10 +45,6 @@ test: setup browser-deps
 # shared one) and took 41 minutes on 2 cores shared with other work, so it is not part of `make test`.
 fault: setup
 	$(BIN)/python -m pytest tests/fault -m fault -v -ra --timeout 1800 $(PYTEST_ARGS)
-
-# Long runs not yet stable enough for CI: fx_thresholds_daily via dag.test() and the end-to-end test.
-test-slow: setup
-	$(BIN)/python -m pytest tests/integration -m slow -ra $(PYTEST_ARGS)
 
 bench-quick: setup
 	$(BIN)/fxtrue bench --quick

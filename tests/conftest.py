@@ -8,7 +8,6 @@ Cassandra keyspace and its own Kafka topics, so runs never see each other's data
 from __future__ import annotations
 
 import os
-import uuid
 
 import pytest
 
@@ -42,26 +41,10 @@ def stack_up(base_settings: Settings):
 @pytest.fixture(scope="session")
 def settings(stack_up: Settings) -> Settings:
     """Settings for this test session: own keyspace and topics, initialised (topics + migrations)."""
-    from fxtrue.commands.init import init
+    from isolation import isolated
 
-    tag = uuid.uuid4().hex[:8]
-    s = stack_up.replace(
-        cassandra={"keyspace": f"fxtrue_t{tag}"},
-        kafka={"topic_ticks": f"t{tag}.fx.ticks", "topic_dlq": f"t{tag}.fx.ticks.dlq",
-               "topic_alerts": f"t{tag}.fx.alerts"},
-        spark={"lake_path": str(stack_up.state_dir / "test" / tag / "lake"),
-               "checkpoint_dir": str(stack_up.state_dir / "test" / tag / "checkpoints")},
-        dq={"docs_dir": str(stack_up.state_dir / "test" / tag / "dq-docs")},
-    )
-    init(s, progress=lambda msg: print(f"[init] {msg}"))
-    yield s
-    from fxtrue import cassandra
-
-    session = cassandra.connect(s)
-    try:
-        session.execute(f"DROP KEYSPACE IF EXISTS {s.cassandra.keyspace}", timeout=120)
-    finally:
-        session.cluster.shutdown()
+    with isolated(stack_up) as s:
+        yield s
 
 
 @pytest.fixture(scope="session")

@@ -70,6 +70,26 @@ def port_bindable(port: int, host: str = "127.0.0.1") -> bool:
             return False
 
 
+def new_cluster_id() -> str:
+    """A KRaft cluster id: 16 random bytes, URL-safe base64 without padding, never starting with '-' (as
+    Kafka's own Uuid.randomUuid ensures: such an id reads as an option on a command line)."""
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
+def wait_bindable(port: int, timeout_s: float, host: str = "127.0.0.1") -> bool:
+    """True once the port can be bound. A JVM killed a moment ago still holds its sockets until its last
+    thread has exited, after its main thread already shows as gone; a few seconds cover that."""
+    deadline = time.monotonic() + timeout_s
+    while not port_bindable(port, host):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
 def render(template: Path, target: Path, **values) -> None:
     target.write_text(string.Template(template.read_text()).substitute(**{k: str(v) for k, v in values.items()}))
 
@@ -80,6 +100,7 @@ class Service:
     name: str = ""
     main_class: str = ""
     required_jars: tuple[str, ...] = ()
+    PORT_RELEASE_S = 15.0  # how long a start waits for a just-killed predecessor to let go of its ports
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
@@ -138,11 +159,13 @@ class Service:
         if pid is not None:
             progress(f"{self.name}: already running (pid {pid}); checking readiness")
             return self.wait_ready(progress, pid)
+        grace = 0.0
         if self.pid_file.exists():
             progress(f"{self.name}: removing stale pid file (previous run crashed or was killed)")
             self.pid_file.unlink()
+            grace = self.PORT_RELEASE_S  # the killed process may still be letting go of its ports
         for label, port in self.ports().items():
-            if not port_bindable(port):
+            if not wait_bindable(port, grace):
                 raise StackError(f"{self.name}: port {port} ({label}) on 127.0.0.1 is already in use "
                                  "by another process",
                                  hint=f"stop that process (see `ss -ltnp 'sport = :{port}'`) or choose another "
@@ -207,6 +230,8 @@ class Service:
             signal_group(pid, signal.SIGKILL)
             while pid_alive(pid):
                 time.sleep(0.1)
+            for port in self.ports().values():  # gone for good only once its sockets are closed
+                wait_bindable(port, self.PORT_RELEASE_S)
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -238,13 +263,14 @@ class KafkaService(Service):
         if not (data / "meta.properties").exists():
             cluster_file = self.home / "cluster.id"
             if not cluster_file.exists():
-                cluster_file.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))
+                cluster_file.write_text(new_cluster_id())
             progress("kafka: formatting storage (first start)")
             java = jvm.java_home(self.settings)
             out = subprocess.run(
                 [str(java / "bin" / "java"), f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
                  "-cp", f"{jvm.jars_dir(self.settings, 'kafka')}/*", "kafka.tools.StorageTool", "format",
-                 "-t", cluster_file.read_text().strip(), "-c", str(self.properties), "--ignore-formatted"],
+                 f"--cluster-id={cluster_file.read_text().strip()}", "-c", str(self.properties),
+                 "--ignore-formatted"],
                 capture_output=True, text=True, timeout=120)
             if out.returncode != 0:
                 raise StackError(f"kafka storage format failed: {(out.stdout + out.stderr).strip()[-800:]}",

@@ -10,6 +10,7 @@ import time
 import uuid
 
 import pytest
+from isolation import isolated_settings
 from ports import free_port
 
 from fxtrue import cassandra, kafka, stack
@@ -17,8 +18,15 @@ from fxtrue.errors import ServiceUnavailable, StackError
 from fxtrue.stack.services import CassandraService, KafkaService, pid_alive
 
 
+def own_topics(settings):
+    """Settings with fresh topics: other tests of the session read the session's topics and must not see ours."""
+    own = isolated_settings(settings, "k")
+    kafka.create_topics(own, progress=lambda m: None)
+    return own
+
+
 def test_kafka_produce_then_consume(settings):
-    topic = settings.kafka.topic_alerts
+    topic = own_topics(settings).kafka.topic_alerts
     producer = kafka.producer(settings)
     sent = [{"n": i, "id": uuid.uuid4().hex} for i in range(50)]
     for rec in sent:
@@ -61,12 +69,7 @@ def test_init_is_idempotent(settings):
 def test_spark_structured_streaming_reads_the_kafka_topic(settings, spark):
     from fxtrue.ticks import Tick
 
-    # Its own topics: other tests of the session publish to the session's fx.ticks.
-    tag = uuid.uuid4().hex[:8]
-    own = settings.replace(kafka={"topic_ticks": f"s{tag}.fx.ticks", "topic_dlq": f"s{tag}.fx.ticks.dlq",
-                                  "topic_alerts": f"s{tag}.fx.alerts"})
-    kafka.create_topics(own, progress=lambda m: None)
-    topic = own.kafka.topic_ticks
+    topic = own_topics(settings).kafka.topic_ticks
     producer = kafka.producer(settings)
     ticks = [Tick("EUR/USD", 1_764_000_000_000 + i, 1.1 + i / 1e5, 1.1002 + i / 1e5, "sim", 1) for i in range(20)]
     for t in ticks:

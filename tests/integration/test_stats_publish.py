@@ -27,15 +27,12 @@ def history(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stats_settings(settings, cql, tmp_path_factory):
+def stats_settings(settings, tmp_path_factory):
     """Own keyspace: other tests of the session publish (or seed) threshold versions of their own."""
-    from fxtrue.commands.init import init
+    from isolation import isolated
 
-    ks = f"{settings.cassandra.keyspace}_stats"
-    s = settings.replace(cassandra={"keyspace": ks}, dq={"context_dir": str(tmp_path_factory.mktemp("gx"))})
-    init(s, progress=lambda m: None)
-    yield s
-    cql.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=120)
+    with isolated(settings, "s") as s:
+        yield s.replace(dq={"context_dir": str(tmp_path_factory.mktemp("gx"))})
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,40 @@
+"""Isolated test worlds on the one shared local stack: own Cassandra keyspace, Kafka topics, lake, checkpoints
+and Data Docs, initialised (topics + migrations) on entry and the keyspace dropped on exit."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Iterator
+
+from fxtrue.settings import Settings
+
+
+def isolated_settings(base: Settings, prefix: str = "t") -> Settings:
+    """`base` with fresh names for everything a test writes (nothing created yet)."""
+    tag = f"{prefix}{uuid.uuid4().hex[:8]}"
+    root = base.state_dir / "test" / tag
+    return base.replace(
+        cassandra={"keyspace": f"fxtrue_{tag}"},
+        kafka={"topic_ticks": f"{tag}.fx.ticks", "topic_dlq": f"{tag}.fx.ticks.dlq",
+               "topic_alerts": f"{tag}.fx.alerts"},
+        spark={"lake_path": str(root / "lake"), "checkpoint_dir": str(root / "checkpoints")},
+        dq={"docs_dir": str(root / "dq-docs")},
+    )
+
+
+@contextlib.contextmanager
+def isolated(base: Settings, prefix: str = "t") -> Iterator[Settings]:
+    from fxtrue import cassandra
+    from fxtrue.commands.init import init
+
+    s = isolated_settings(base, prefix)
+    init(s, progress=lambda msg: print(f"[init] {msg}"))
+    try:
+        yield s
+    finally:
+        session = cassandra.connect(s)
+        try:
+            session.execute(f"DROP KEYSPACE IF EXISTS {s.cassandra.keyspace}", timeout=120)
+        finally:
+            session.cluster.shutdown()
