@@ -9,6 +9,11 @@ the bound honest when a few outliers inflate std):
 
   upper (all five detectors; a window alerts when value > threshold):
       threshold = max(mean + k*std, median + k*1.4826*MAD, floor)
+      stale_feed adds a tail term: max(..., stale_tail_factor * p99.9). Gaps between quotes are roughly
+      exponential (std = mean), so mean + 6*std is passed by about e^-7 of all gaps: a pair quoting every
+      20 s has ~4,300 gaps a day and would raise ~4 false stale_feed alerts a day. p99.9 of the learnt gaps
+      (about 6.9 x mean for exponential gaps) times 1.5 puts that near e^-10: under 0.2 a day. p99.9 rather
+      than the max keeps one stall in the learning range from lifting the bound.
   lower ("tick_rate_low" rows, the feed-drought bound of tick_rate; a window alerts when value < threshold):
       threshold = max(0, min(mean - k_low*std, median - k_low*1.4826*MAD))
       0 means "no drought bound": the bucket is too quiet for a 10 s tick count to say anything (stale_feed
@@ -96,6 +101,7 @@ class Rule:
     detector: str
     k: float
     floor: float
+    tail_factor: float = 0.0  # > 0: the threshold also stays above tail_factor * p99.9
 
 
 def rule_for(detector: str, cfg: DetectorSettings) -> Rule:
@@ -105,7 +111,7 @@ def rule_for(detector: str, cfg: DetectorSettings) -> Rule:
         PRICE_JUMP: Rule(PRICE_JUMP, cfg.k_price_jump, cfg.floor_price_jump_bps),
         SPREAD: Rule(SPREAD, cfg.k_spread, cfg.floor_spread_bps),
         # A silence shorter than stale_after_seconds never alerts, whatever the history says.
-        STALE_FEED: Rule(STALE_FEED, cfg.k_stale_feed, float(cfg.stale_after_seconds)),
+        STALE_FEED: Rule(STALE_FEED, cfg.k_stale_feed, float(cfg.stale_after_seconds), cfg.stale_tail_factor),
         CROSS_RATE: Rule(CROSS_RATE, cfg.k_cross_rate, cfg.floor_cross_rate_bps),
         TICK_RATE_LOW: Rule(TICK_RATE_LOW, cfg.k_tick_rate_low, 0.0),
     }
@@ -119,9 +125,13 @@ def _finite(values: Iterable[float]) -> list[float]:
     return [v for v in values if v is not None and math.isfinite(v)]
 
 
-def upper_threshold(s: BucketStats, k: float, floor: float) -> float:
-    """max(mean + k*std, median + k*1.4826*MAD, floor); undefined terms (NaN std of n=1) are skipped."""
-    return max(_finite([s.mean + k * s.std, s.median + k * MAD_TO_SIGMA * s.mad]) + [floor])
+def upper_threshold(s: BucketStats, k: float, floor: float, tail_factor: float = 0.0) -> float:
+    """max(mean + k*std, median + k*1.4826*MAD, [tail_factor*p999,] floor); undefined terms (NaN std of n=1)
+    are skipped."""
+    terms = [s.mean + k * s.std, s.median + k * MAD_TO_SIGMA * s.mad]
+    if tail_factor > 0:
+        terms.append(tail_factor * s.p999)
+    return max(_finite(terms) + [floor])
 
 
 def lower_threshold(s: BucketStats, k: float) -> float:
@@ -140,8 +150,9 @@ def threshold_row(s: BucketStats, cfg: DetectorSettings, kind: str | None = None
         text = (f"lower: max(0, min(mean - {rule.k:g}*std, median - {rule.k:g}*{MAD_TO_SIGMA}*mad)); "
                 "alert when value < threshold")
     else:
-        value = upper_threshold(s, rule.k, rule.floor)
-        text = (f"upper: max(mean + {rule.k:g}*std, median + {rule.k:g}*{MAD_TO_SIGMA}*mad, {rule.floor:g}); "
+        value = upper_threshold(s, rule.k, rule.floor, rule.tail_factor)
+        tail = f"{rule.tail_factor:g}*p999, " if rule.tail_factor > 0 else ""
+        text = (f"upper: max(mean + {rule.k:g}*std, median + {rule.k:g}*{MAD_TO_SIGMA}*mad, {tail}{rule.floor:g}); "
                 "alert when value > threshold")
     return ThresholdRow(kind, s.subject, s.hour, s.n, s.mean, s.std, s.median, s.mad, s.p99, s.p999, s.max,
                         value, text)

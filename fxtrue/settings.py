@@ -106,6 +106,9 @@ class DetectorSettings:
     floor_price_jump_bps: float = 3.0
     floor_spread_bps: float = 3.0
     floor_cross_rate_bps: float = 3.0
+    # stale_feed also stays above p99.9 of the bucket's gaps times this factor: quote gaps are roughly
+    # exponential, so mean + k*std alone is exceeded a few times a day by a quiet pair (see baselines.py).
+    stale_tail_factor: float = 1.5
     reload_utc: str = "00:30"
     version_check_seconds: int = 60
 

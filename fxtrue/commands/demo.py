@@ -23,7 +23,9 @@ HELP = """Run FXTrue end to end on the market simulator, on this machine:
   4 backfill          history files -> Parquet tick lake
   5 stats             per-pair/hour statistics -> quality gate -> thresholds version published
   6 truefx-mock       the TrueFX Web API served by the live simulator, with a rolling schedule of
-                      injected manipulations (labels in <state>/demo/live-labels.csv)
+                      injected manipulations (labels in <state>/demo/live-labels.csv); no quote
+                      stuffing: a polled snapshot API shows one quote per pair per poll, so stuffing
+                      never reaches the feed this way (it is caught on replayed or simulated feeds)
   7 airflow up        its fx_supervisor DAG starts the producer (polling the mock) and the streaming job
   8 dashboard         http://127.0.0.1:8050
   9 watch             heartbeats, alerts in Cassandra, delay from each injected manipulation to its alert
@@ -33,6 +35,9 @@ Airflow, the dashboard, the mock, the producer and the streaming job; the stack 
 the data; stop it with `fxtrue stack down`)."""
 
 MOCK_USER = "demo:demo"
+# What the TrueFX Web API path can show: it serves the latest quote of each pair per poll, so a flood of quotes
+# between two polls (quote_stuffing) is invisible to the producer, as it would be on the real API.
+POLLED_KINDS = ("feed_stall", "price_spike", "spread_blowout", "crossed_quote", "cross_rate_break")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -192,10 +197,10 @@ class Demo:
         if not port_bindable(self.args.mock_port):
             raise FxtrueError(f"port {self.args.mock_port} (TrueFX mock) is in use",
                               hint="stop that process or pass --mock-port")
-        # Manipulations from 2.5 minutes on (time for Airflow and the streaming job to come up), one every
-        # 90 s, every kind in turn, for two hours.
+        # Manipulations from 75 s on (Airflow and the streaming job come up in about 40-60 s), one every 90 s,
+        # for two hours, each kind the polled feed can show in turn (POLLED_KINDS).
         now_ms = int(time.time() * 1000)
-        schedule = scenarios.live_schedule(now_ms, first_after_s=150, every_s=90, count=80)
+        schedule = scenarios.live_schedule(now_ms, first_after_s=75, every_s=90, count=80, kinds=POLLED_KINDS)
         scenarios.save(schedule, self.dir / "live-scenarios.json")
         scenarios.write_labels(schedule, self.dir / "live-labels.csv")
         self.schedule = schedule
@@ -255,9 +260,9 @@ class Demo:
                 if alerts and launch and not reported_first:
                     first = min(a["detected_at"] for a in alerts)
                     self.say(f"first alert in Cassandra {(first - launch.started_at).total_seconds():.0f} s after "
-                             f"the streaming job was launched ({launch.started_at:%H:%M:%S} UTC), "
+                             f"the streaming job was launched (at {launch.started_at:%H:%M:%S} UTC, "
                              f"{(launch.started_at - self.airflow_ready_at).total_seconds():.0f} s after Airflow "
-                             "was ready")
+                             "was ready)")
                     reported_first = True
                 for i, sc in enumerate(self.schedule):
                     if i in reported or sc.end_ms / 1000 > now.timestamp() - 60:

@@ -35,7 +35,7 @@ def register(sub) -> None:
 
 
 def detect(spark, settings, tick_paths, thresholds):
-    """History files + a Thresholds (or None: warm-up) -> (alerts DataFrame, rejected lines count)."""
+    """History files + a Thresholds (or None: warm-up) -> (alerts DataFrame, rejected lines DataFrame)."""
     from fxtrue.detectors import judge, thresholds_frame, window_statistics
     from fxtrue.history import read_history
 

@@ -185,12 +185,16 @@ def default_schedule(start: date, days: int, pairs: Sequence[str] = TRUEFX_PAIRS
 
 
 def live_schedule(now_ms: int, pairs: Sequence[str] = TRUEFX_PAIRS, seed: int = 1, first_after_s: float = 60,
-                  every_s: float = 90, count: int = 12) -> list[Scenario]:
-    """A rolling schedule relative to now for the live simulator: every kind in turn, one every `every_s`."""
+                  every_s: float = 90, count: int = 12, kinds: Sequence[str] = KINDS) -> list[Scenario]:
+    """A rolling schedule relative to now for the live simulator: each of `kinds` in turn, one every `every_s`."""
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise FxtrueError(f"unknown scenario kind(s) {unknown}" if unknown else "no scenario kinds given",
+                          hint=f"choose from {', '.join(KINDS)}")
     rng = np.random.default_rng(seed + 104729)
     out = []
     for i in range(count):
-        kind = KINDS[i % len(KINDS)]
+        kind = kinds[i % len(kinds)]
         out.append(_random_scenario(kind, _pick_pair(kind, pairs, rng),
                                     now_ms + int((first_after_s + i * every_s) * 1000), rng))
     return out

@@ -7,6 +7,7 @@ Small data for CI: all 15 pairs at rate scale 0.05 (about 0.05 ticks/s per pair,
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from datetime import date
 from pathlib import Path
 
@@ -91,6 +92,26 @@ def test_spark_and_duckdb_agree_on_tick_rate_statistics(first_version, stats_set
         assert (s.n, s.median, s.max) == (r.n, r.median, r.max)
         for f in ("mean", "std", "mad", "p99", "p999"):
             assert getattr(s, f) == pytest.approx(getattr(r, f), rel=1e-9, abs=1e-12), (r.subject, r.hour, f)
+
+
+def test_a_clean_simulated_day_stays_under_one_false_alert_per_pair(first_version, spark, stats_settings,
+                                                                     tmp_path):
+    """The published thresholds on a clean simulated day they were not learnt from (other seed, the Tuesday
+    after): at most 1 false alert per pair per 24 simulated hours, on average over the 15 pairs."""
+    from fxtrue.commands.detect import detect
+    from fxtrue.detectors.judge import collect_alerts
+    from fxtrue.simulator import simulate_files
+
+    t, _ = first_version
+    simulate_files(tmp_path, date(2026, 11, 10), 1, rate_scale=0.05, seed=12)
+    alerts, rejects = detect(spark, stats_settings, [str(tmp_path)], t)
+    found = collect_alerts(alerts)
+    by_detector = Counter(a["detector"] for a in found)
+    rate = len(found) / 15
+    print(f"clean simulated day: {len(found)} alert(s) over 15 pairs x 24 h = {rate:.2f} per pair per 24 h; "
+          f"by detector {dict(by_detector)}")
+    assert rejects.count() == 0
+    assert rate <= 1.0, found
 
 
 def _corrupt(src: Path, dst: Path) -> None:

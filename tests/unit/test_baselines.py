@@ -164,3 +164,24 @@ def test_weekend_closure_is_excluded(spark, one_pair):
     stale = buckets[("stale_feed", 21)]
     assert stale.n == 1 and stale.max == pytest.approx(3585.0)
     assert ("stale_feed", 22) not in buckets
+
+
+def test_stale_feed_bound_covers_the_exponential_tail_of_quote_gaps():
+    import random
+
+    from fxtrue.baselines import STALE_FEED, threshold_row
+
+    rng = random.Random(5)
+    mean_gap = 20.0  # a quiet pair: a quote every 20 s, ~4,300 gaps a day
+    learnt = summarize(STALE_FEED, "AUD/NZD", 3, [rng.expovariate(1 / mean_gap) for _ in range(1260)])
+    cfg = DetectorSettings()
+    without_tail = upper_threshold(learnt, cfg.k_stale_feed, cfg.stale_after_seconds)
+    row = threshold_row(learnt, cfg)
+    assert row.threshold == pytest.approx(cfg.stale_tail_factor * learnt.p999) and row.threshold > without_tail
+    assert "1.5*p999" in row.rule
+    per_day = 86_400 / mean_gap
+    assert per_day * math.exp(-without_tail / mean_gap) > 1  # mean + k*std alone: over one a day
+    assert per_day * math.exp(-row.threshold / mean_gap) < 0.5  # with the tail term: well under
+    # a busy pair: the floor (stale_after_seconds) still decides
+    busy = summarize(STALE_FEED, "EUR/USD", 3, [rng.expovariate(1.0) for _ in range(5000)])
+    assert threshold_row(busy, cfg).threshold == cfg.stale_after_seconds

@@ -245,3 +245,12 @@ def test_scenario_validation():
         Scenario("price_spike", "XAU/USD", T0, 1, 1)
     with pytest.raises(ValueError):
         Scenario("price_spike", "EUR/USD", T0, 0, 1)
+
+
+def test_live_schedule_can_be_limited_to_some_kinds():
+    kinds = ("feed_stall", "crossed_quote")
+    sc = simulator.live_schedule(T0, seed=1, first_after_s=75, every_s=90, count=5, kinds=kinds)
+    assert [s.kind for s in sc] == ["feed_stall", "crossed_quote"] * 2 + ["feed_stall"]
+    assert [s.start_ms - T0 for s in sc] == [75_000 + i * 90_000 for i in range(5)]
+    with pytest.raises(FxtrueError, match="unknown scenario kind"):
+        simulator.live_schedule(T0, kinds=("spoofing",))
