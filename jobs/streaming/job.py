@@ -65,6 +65,9 @@ class StreamingJob:
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0,
                          "stale_alerts_processing_time": 0}
         self._stale_written: dict[str, int] = {}
+        # alert_id -> when processing time first saw the stall: the row keeps that detected_at through its
+        # refreshes and when the pair resumes and the event-time alert upserts the same key.
+        self._stale_first: dict[str, int] = {}
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self._thr_cache: tuple[str | None, DataFrame | None] = (None, None)
@@ -182,6 +185,10 @@ class StreamingJob:
             snap = self.holder.snapshot()
             alerts = collect_alerts(alerts_of_closed_windows(
                 aggs, carry_frame(self.spark, carry), self.thresholds_df(snap), snap.version, self.cfg))
+            for a in alerts:
+                first = self._stale_first.pop(a["alert_id"], None) if a["detector"] == "stale_feed" else None
+                if first is not None:
+                    a["detected_at"] = min(a["detected_at"], first)
             if self.alert_sink is not None and alerts:
                 self.alert_sink.write(alerts)
             self.counters["alerts"] += len(alerts)
@@ -236,6 +243,8 @@ class StreamingJob:
                                        self.settings.truefx.pairs, self.cfg)
         # Refresh a running stale alert once per window (observed age grows), not every second.
         w_ms = self.cfg.window_seconds * 1000
+        for a in alerts:
+            a["detected_at"] = self._stale_first.setdefault(a["alert_id"], at_ms)
         due = [a for a in alerts if at_ms - self._stale_written.get(a["alert_id"], 0) >= w_ms]
         if due and self.alert_sink is not None:
             self.alert_sink.write(due)

@@ -101,3 +101,27 @@ def test_detector_query_closes_windows_drops_late_ticks_and_switches_version(spa
         assert job.carry.before(10**9), "the stale_feed carry was saved"
     finally:
         job.stop()
+
+
+def test_a_stall_alert_keeps_the_time_processing_time_first_saw_it(spark, tmp_path, versions):
+    from jobs.streaming.job import DETECTORS, StreamingJob
+    from jobs.streaming.state import LastSeen, ThresholdsHolder
+
+    v1, _, _ = versions
+    holder = ThresholdsHolder(lambda: "v1", {"v1": v1}.get, "00:30")
+    holder.load()
+    settings = load_settings().replace(state_dir=str(tmp_path / "state"))
+    sink = ListSink()
+    job = StreamingJob(spark, settings, source=lambda: None, holder=holder, alert_sink=sink, queries=(DETECTORS,),
+                       checkpoint_root=str(tmp_path / "ckpt"))
+    job.last_seen = LastSeen(started_ms=T0_MS)
+    stall = T0_MS + 10 * 60_000
+    for at in (stall, stall + 4 * 60_000, stall + 4 * 60_000 + 10_000, stall + 4 * 60_000 + 25_000):
+        for pair in settings.truefx.pairs:
+            if pair != "EUR/USD" or at == stall:
+                job.last_seen.update(pair, at, at)
+        job.check_stale(at)
+    stale = [a for a in sink.alerts if a["detector"] == "stale_feed"]
+    assert {a["pair"] for a in stale} == {"EUR/USD"} and len(stale) >= 2, stale  # raised, then refreshed
+    assert {a["detected_at"] for a in stale} == {stall + 4 * 60_000}  # every refresh keeps the first time
+    assert stale[-1]["observed"] > stale[0]["observed"]
