@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from fxtrue.errors import ConfigError
@@ -54,6 +55,10 @@ def session(settings: Settings, app_name: str = "fxtrue", *, with_kafka: bool = 
 
     java = jvm.java_home(settings)
     os.environ.setdefault("JAVA_HOME", str(java))
+    if settings.spark.master.startswith("local"):
+        # Python workers (UDFs, foreachBatch writers) need this interpreter's packages, not whatever `python3`
+        # is first on PATH. On a cluster, PYSPARK_PYTHON names the environment installed on every node.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder
     conf = session_conf(settings, app_name, with_kafka=with_kafka)
     conf.update({k.replace("__", "."): str(v) for k, v in extra.items()})

@@ -43,7 +43,8 @@ def table(report: dict[str, Any]) -> str:
             "|---|---|---|---|---|"]
     for res in report["results"]:
         if res["status"] != "ok":
-            rows.append(f"| {res['name']} | — | {res['status']}: {res['reason']} | | |")
+            reason = res["reason"].replace("|", "/")  # a pipe would split the table row
+            rows.append(f"| {res['name']} | — | {res['status']}: {reason} | | |")
             continue
         ratios = {r["ours"]: r for r in res["ratios"]}
         for fig in res["figures"]:

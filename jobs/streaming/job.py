@@ -312,13 +312,9 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
     from jobs.streaming.sources import kafka_ticks
     from jobs.streaming.state import ThresholdsHolder
 
-    # Executors write ticks to Cassandra from Python workers: they need this interpreter's packages
-    # (on a cluster: the same environment on every node).
-    # (PySpark takes the worker interpreter from PYSPARK_PYTHON, read when the context starts.)
-    import os
-
-    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    spark = spark or spark_session(settings, "fxtrue-streaming", **{"spark.pyspark.python": sys.executable})
+    # Executors write ticks to Cassandra from Python workers: session() points them at this interpreter
+    # locally (on a cluster: PYSPARK_PYTHON names the same environment on every node).
+    spark = spark or spark_session(settings, "fxtrue-streaming")
     session = session or cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=30)
     holder = ThresholdsHolder(lambda: thresholds.current_version(session, settings),
                               lambda v: thresholds.load_version(session, settings, v),

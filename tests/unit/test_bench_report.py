@@ -101,3 +101,18 @@ def test_isolated_settings_never_touch_the_shared_names(tmp_path):
     assert s.cassandra.keyspace.startswith("fxbench_") and s.cassandra.keyspace != base.cassandra.keyspace
     assert s.kafka.topic_ticks.startswith("bench.") and s.kafka.topic_ticks != base.kafka.topic_ticks
     assert str(tmp_path) in s.lake_path and str(tmp_path) in s.checkpoint_dir
+
+
+def test_a_failure_reason_is_one_line_naming_the_innermost_python_error():
+    wrapped = RuntimeError(
+        "query raw stopped: An exception was raised by the Python Proxy. Return Message: Traceback (most recent "
+        "call last):\n  File \"/x/py4j/clientserver.py\", line 644, in _call_proxy\n    return_value = f()\n"
+        "pyspark.errors.exceptions.captured.PythonException: An exception was thrown from the Python worker:\n"
+        "Traceback (most recent call last):\n  File \"sinks.py\", line 3, in <module>\n"
+        "ModuleNotFoundError: No module named 'cassandra'\n")
+    reason = harness.failure_reason(wrapped)
+    assert reason == "RuntimeError caused by ModuleNotFoundError: No module named 'cassandra'"
+    assert harness.failure_reason(ValueError("bad rate\nmore detail")) == "ValueError: bad rate"
+    assert harness.failure_reason(KeyError()) == "KeyError"
+    long = harness.failure_reason(OSError("x" * 1000), limit=50)
+    assert len(long) == 50 and long.endswith("…") and "\n" not in long
