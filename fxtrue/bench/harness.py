@@ -59,25 +59,6 @@ def stop_spark() -> None:
         _SPARK.stop()
         _SPARK = None
 
-_ERROR_LINE = re.compile(r"^\s*(?:[\w.]+\.)?(\w*(?:Error|Exception)):\s*(.+?)\s*$")
-
-
-def failure_reason(exc: BaseException, limit: int = 300) -> str:
-    """One line saying why a benchmark failed: the innermost `SomeError: message` line of the exception text
-    (a Spark or py4j error wraps the Python worker's traceback, whose last error line is the cause), else
-    the exception's first line."""
-    text = str(exc)
-    causes = [m for m in map(_ERROR_LINE.match, text.splitlines()) if m]
-    if causes:
-        reason = f"{causes[-1].group(1)}: {causes[-1].group(2)}"
-        if causes[-1].group(1) != type(exc).__name__:
-            reason = f"{type(exc).__name__} caused by {reason}"
-    else:
-        first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-        reason = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
-    reason = " ".join(reason.split())
-    return reason if len(reason) <= limit else reason[: limit - 1] + "…"
-
 
 class NotRun(Exception):
     """A benchmark cannot run here (a prerequisite module or service is missing); the reason goes in the report."""
