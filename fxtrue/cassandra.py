@@ -75,6 +75,15 @@ def connect(settings: Settings, *, keyspace: str | None = None, wait_s: float = 
             delay = min(delay * 2, 5.0)
 
 
+def drop_keyspace(settings: Settings, keyspace: str) -> None:
+    """Drop a throw-away keyspace (tests, benchmarks) over a short-lived connection; no error if it is gone."""
+    session = connect(settings)
+    try:
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
+    finally:
+        session.cluster.shutdown()
+
+
 def _where(settings: Settings) -> str:
     return f"{','.join(settings.cassandra.hosts)}:{settings.cassandra_port}"
 

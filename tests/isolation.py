@@ -33,8 +33,4 @@ def isolated(base: Settings, prefix: str = "t") -> Iterator[Settings]:
     try:
         yield s
     finally:
-        session = cassandra.connect(s)
-        try:
-            session.execute(f"DROP KEYSPACE IF EXISTS {s.cassandra.keyspace}", timeout=120)
-        finally:
-            session.cluster.shutdown()
+        cassandra.drop_keyspace(s, s.cassandra.keyspace)

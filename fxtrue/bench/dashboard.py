@@ -11,7 +11,6 @@ TITLE = "dashboard callback p95 with 30 days of data"
 
 def run(ctx: BenchContext) -> BenchResult:
     bench_run = require("dashboard.bench", "run", "the dashboard benchmark (issue 7)")
-    from fxtrue import cassandra
 
     days = 30
     calls = 15 if ctx.quick else 30
@@ -44,8 +43,4 @@ def run(ctx: BenchContext) -> BenchResult:
 def _drop(ctx: BenchContext, ks: str) -> None:
     from fxtrue import cassandra
 
-    session = cassandra.connect(ctx.settings)
-    try:
-        session.execute(f"DROP KEYSPACE IF EXISTS {ks}", timeout=120)
-    finally:
-        session.cluster.shutdown()
+    cassandra.drop_keyspace(ctx.settings, ks)

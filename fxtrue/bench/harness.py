@@ -242,11 +242,7 @@ def drop_isolated(s: Settings) -> None:
     from fxtrue import cassandra, kafka
 
     try:
-        session = cassandra.connect(s)
-        try:
-            session.execute(f"DROP KEYSPACE IF EXISTS {s.cassandra.keyspace}", timeout=120)
-        finally:
-            session.cluster.shutdown()
+        cassandra.drop_keyspace(s, s.cassandra.keyspace)
     finally:
         client = kafka.admin(s)
         try:
