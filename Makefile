@@ -8,7 +8,7 @@ BIN    := $(VENV)/bin
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test unit integration fault bench-quick browser-deps terraform-check clean-state
+.PHONY: setup demo test test-under-load unit integration fault bench-quick browser-deps terraform-check clean-state
 
 setup: $(VENV)/.installed
 	$(BIN)/fxtrue stack fetch
@@ -42,6 +42,10 @@ test: setup browser-deps
 	  --junitxml=artifacts/junit.xml $(PYTEST_ARGS)
 	$(MAKE) fault PYTEST_ARGS="--junitxml=artifacts/junit-fault.xml $(PYTEST_ARGS)"
 	$(MAKE) terraform-check
+
+# The same tests with both cores kept busy by other processes for the whole run (as on a shared CI machine).
+test-under-load:
+	bash .ci/under-load $(MAKE) test
 
 # The fault suite (kill -9 of the streaming job five times in a replay, Kafka and Cassandra restarted
 # mid-stream, the producer killed and brought back by the supervisor), each ending with exact counts. It runs

@@ -119,3 +119,18 @@ def consumer(settings: Settings, *topic_names: str, **overrides: Any):
     conf = {**client_config(settings), "auto_offset_reset": "earliest", "enable_auto_commit": False}
     conf.update(overrides)
     return KafkaConsumer(*topic_names, **conf)
+
+
+def end_offsets(settings: Settings, *topic_names: str) -> dict[str, dict[int, int]]:
+    """topic -> partition -> end offset (the next offset to be written) of each topic, now."""
+    from kafka import TopicPartition
+
+    client = consumer(settings)
+    try:
+        out: dict[str, dict[int, int]] = {}
+        for topic in topic_names or (settings.kafka.topic_ticks,):
+            parts = [TopicPartition(topic, p) for p in sorted(client.partitions_for_topic(topic) or ())]
+            out[topic] = {tp.partition: int(o) for tp, o in client.end_offsets(parts).items()} if parts else {}
+        return out
+    finally:
+        client.close()

@@ -4,8 +4,10 @@ Cassandra restart, a Kafka broker restart and a producer killed and brought back
 Every scenario runs on the throw-away stack of conftest.fault_stack, launches the real jobs (`fxtrue stream`,
 `fxtrue produce replay`) as the supervisor does (fxtrue.orchestration.supervise, which also restarts what
 died), and ends with exact counts: ticks in the lake = ticks sent with no duplicate rows, the same ticks in
-Cassandra, and the alerts of a clean run (compared by their deterministic key). Slow (minutes per scenario):
-run it with `make fault`, not in CI.
+Cassandra, and the alerts of a clean run (compared by their deterministic key). A run is over when the job's
+checkpoints say so (fxtrue.checkpoints: every query has committed the topic's end offsets and run with the
+input's final watermark), never when nothing has changed for a while. Slow (minutes per scenario): `make
+fault`; `make test` runs it after the main suite.
 """
 
 from __future__ import annotations
@@ -104,47 +106,48 @@ def cassandra_state(s) -> tuple[int, set]:
     return ticks, alerts
 
 
-def wait_until_settled(spark, s, env, sent: int, timeout_s: float, jobs=(STREAMING,)) -> None:
-    """Keep the supervisor running (streaming job only: a finished replay is not restarted) until the producer
-    is done, the lake holds every tick and the alerts stop changing."""
+def wait_dead(pid: int, timeout_s: float = 60) -> None:
+    from fxtrue.orchestration import processes
+
     deadline = time.monotonic() + timeout_s
-    while pid_of(s, PRODUCER) and time.monotonic() < deadline:
+    while processes.pid_alive(pid):
+        assert time.monotonic() < deadline, f"pid {pid} still alive {timeout_s:.0f} s after kill -9"
+        time.sleep(0.2)
+
+
+def wait_until_settled(s, env, last_event_ms: int, timeout_s: float, jobs=(STREAMING,)) -> None:
+    """Keep the supervisor running (streaming job only: a finished replay is not restarted) until the producer
+    is done, then until every query of the job has committed the topic's end offsets and the stateful ones
+    have run with the input's final watermark (fxtrue.checkpoints): only then is every tick written and every
+    window the input can close judged. Raises with what is behind, and by how much, after `timeout_s`."""
+    from fxtrue import checkpoints, kafka
+    from jobs.streaming.job import ALL_QUERIES
+
+    deadline = time.monotonic() + timeout_s
+    while pid_of(s, PRODUCER):
+        assert time.monotonic() < deadline, f"the producer did not finish in {timeout_s:.0f} s"
         supervise(s, env, jobs)
         time.sleep(3)
-    stable, last = 0, None
-    while time.monotonic() < deadline:
-        supervise(s, env, jobs)
-        rows, _ = lake_rows(spark, s)
-        if rows >= sent:  # the lake and the raw (Cassandra) queries run at their own pace: wait for both
-            ticks, alerts = cassandra_state(s)
-            state = (ticks, alerts)
-            stable = stable + 1 if ticks >= sent and state == last else 0
-            last = state
-            if stable >= 3:
-                return
-        time.sleep(5)
-    raise AssertionError(f"not settled in {timeout_s:.0f} s: lake (rows, distinct) {lake_rows(spark, s)}, "
-                         f"Cassandra {cassandra_state(s)[0]} of {sent} ticks")
+    final_watermark = last_event_ms - s.spark.watermark_seconds * 1000
+    checkpoints.wait_caught_up(
+        f"{s.checkpoint_dir}/streaming", lambda: kafka.end_offsets(s, s.kafka.topic_ticks), final_watermark,
+        max(deadline - time.monotonic(), 0), queries=ALL_QUERIES, every_s=3,
+        on_poll=lambda: supervise(s, env, jobs))
 
 
-def ticks_sent(history) -> int:
+def day_input(history) -> tuple[int, int]:
+    """(ticks the producer sends, newest event time ms) of the test day."""
     from fxtrue import history as hist
     from fxtrue.ticks import Tick
 
-    return sum(isinstance(r.item, Tick) for r in hist.merge([history]))
+    ticks = [r.item for r in hist.merge([history]) if isinstance(r.item, Tick)]
+    return len(ticks), max(t.ts for t in ticks)
 
 
 def kafka_count(s) -> int:
-    from kafka import TopicPartition
-
     from fxtrue import kafka
 
-    consumer = kafka.consumer(s)
-    try:
-        parts = [TopicPartition(s.kafka.topic_ticks, p) for p in consumer.partitions_for_topic(s.kafka.topic_ticks)]
-        return sum(consumer.end_offsets(parts).values())
-    finally:
-        consumer.close()
+    return sum(kafka.end_offsets(s, s.kafka.topic_ticks)[s.kafka.topic_ticks].values())
 
 
 @pytest.fixture(scope="module")
@@ -152,17 +155,17 @@ def clean_run(fault_stack, history_dir, spark):
     """The reference: the same day replayed once as fast as possible, no faults."""
     history, _ = history_dir
     s, env = scenario(fault_stack, history, "clean", speed=0)
-    sent = ticks_sent(history)
+    sent, last_ms = day_input(history)
     try:
         supervise(s, env)
-        wait_until_settled(spark, s, env, sent, timeout_s=900, jobs=(STREAMING,))
+        wait_until_settled(s, env, last_ms, timeout_s=900)
         rows, distinct = lake_rows(spark, s)
         ticks, alerts = cassandra_state(s)
     finally:
         stop_jobs(s)
     assert rows == distinct == ticks == sent
     assert alerts, "the crossed-quote episodes must produce alerts in the clean run"
-    return {"sent": sent, "alerts": alerts}
+    return {"sent": sent, "last_ms": last_ms, "alerts": alerts}
 
 
 def check_exact(spark, s, clean) -> None:
@@ -199,9 +202,9 @@ def test_streaming_job_killed_five_times_during_a_replay(fault_stack, history_di
             kill9(pid)
             kills += 1
             print(f"[fault] kill -9 #{kills} of the streaming job (pid {pid}) with {lake_rows(spark, s)[0]} rows in the lake")
-            time.sleep(1)
+            wait_dead(pid)
             supervise(s, env, (STREAMING,))  # the supervisor notices and restarts it
-        wait_until_settled(spark, s, env, clean_run["sent"], timeout_s=900)
+        wait_until_settled(s, env, clean_run["last_ms"], timeout_s=900)
         assert kafka_count(s) == clean_run["sent"], "the producer was not disturbed: Kafka holds each tick once"
         check_exact(spark, s, clean_run)
     finally:
@@ -224,7 +227,7 @@ def _restart_mid_stream(fault_stack, history, clean_run, spark, service_cls, tag
         time.sleep(10)
         svc.start(progress=print)
         assert all(st.healthy for st in stack.status(s))
-        wait_until_settled(spark, s, env, clean_run["sent"], timeout_s=900)
+        wait_until_settled(s, env, clean_run["last_ms"], timeout_s=900)
         check_exact(spark, s, clean_run)
     finally:
         stop_jobs(s)
@@ -260,7 +263,7 @@ def test_producer_killed_and_brought_back_by_the_supervisor(fault_stack, history
         assert pid, "the producer should be running"
         kill9(pid)
         print(f"[fault] kill -9 of the producer (pid {pid})")
-        time.sleep(1)
+        wait_dead(pid)
         decisions = supervise(s, env, (PRODUCER,))
         for _ in range(20):
             if any(d.action in ("start", "restart") for d in decisions):
@@ -272,7 +275,7 @@ def test_producer_killed_and_brought_back_by_the_supervisor(fault_stack, history
         while pid_of(s, PRODUCER):  # let the restarted replay finish (it is not restarted again after that)
             supervise(s, env, (STREAMING,))
             time.sleep(3)
-        wait_until_settled(spark, s, env, clean_run["sent"], timeout_s=900)
+        wait_until_settled(s, env, clean_run["last_ms"], timeout_s=900)
         ticks, alerts = cassandra_state(s)
         assert ticks == clean_run["sent"]
         assert lake.read_lake(spark, s).count() == clean_run["sent"], "the lake as read holds every tick once"

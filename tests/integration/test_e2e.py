@@ -177,12 +177,27 @@ def heartbeat(cql, settings):
 def watermark_at_least(settings, query, target_ms):
     """True when a committed micro-batch of `query` ran with a watermark >= target (its windows ending before
     it are written). Read from the checkpoint, so it holds whichever process committed the batch."""
-    folder = Path(settings.checkpoint_dir) / "streaming" / query
-    commits = [int(p.name) for p in (folder / "commits").glob("*") if p.name.isdigit()]
-    if not commits:
-        return False
-    lines = (folder / "offsets" / str(max(commits))).read_text().splitlines()
-    return json.loads(lines[1]).get("batchWatermarkMs", 0) >= target_ms
+    from fxtrue.checkpoints import committed
+
+    c = committed(Path(settings.checkpoint_dir) / "streaming" / query)
+    return c is not None and c.watermark_ms >= target_ms
+
+
+def caught_up(settings, final_watermark_ms, proc, log):
+    """Every query has committed the topic's end offsets, the stateful ones with the given watermark."""
+    from fxtrue import checkpoints, kafka
+    from jobs.streaming.job import ALL_QUERIES
+
+    def alive():
+        if proc.poll() is not None:
+            pytest.fail(f"streaming job exited ({proc.returncode}) while catching up:\n{Path(log).read_text()[-5000:]}")
+
+    try:
+        checkpoints.wait_caught_up(f"{settings.checkpoint_dir}/streaming",
+                                   lambda: kafka.end_offsets(settings, settings.kafka.topic_ticks),
+                                   final_watermark_ms, WAIT_S, queries=ALL_QUERIES, on_poll=alive)
+    except TimeoutError as exc:
+        pytest.fail(f"{exc}:\n{Path(log).read_text()[-5000:]}")
 
 
 def job_alive(cql, settings, pid, version=None):
@@ -257,16 +272,9 @@ def test_stream_end_to_end(settings, cql, spark, world):
         job = start_stream(env, log)
         wait_for("the second restart's heartbeat", lambda: job_alive(cql, settings, job.pid, "ve2e2"),
                  proc=job, log=log)
-        for q in ("detectors", "trends"):
-            wait_for(f"{q} to pass the end of the data",
-                     lambda q=q: watermark_at_least(settings, q, end_ms), proc=job, log=log)
-        n_ticks = world["n_ticks"]
-        wait_for("every tick in Cassandra", lambda: sum(
-            cql.execute("SELECT count(*) FROM ticks_by_pair_day WHERE pair = %s AND day = %s",
-                        (p, datetime(2026, 11, 5).date())).one()[0] for p in settings.truefx.pairs) >= n_ticks,
-                 proc=job, log=log)
-        wait_for("the lake to hold every tick", lambda: spark.read.parquet(
-            f"{settings.lake_path}/live").count() >= n_ticks, proc=job, log=log)
+        # done = every query committed the topic's end offsets, and the windowed ones ran with a watermark
+        # past the end of the data (the flush ticks move it there)
+        caught_up(settings, end_ms, job, log)
     finally:
         if job.poll() is None:
             # SIGTERM to the driver only (as a supervisor does): it stops the queries, then its JVM.

@@ -149,7 +149,10 @@ def test_broker_restart_mid_stream_loses_and_duplicates_nothing(settings, tmp_pa
         result = {}
         worker = threading.Thread(target=lambda: result.update(stats=main.run(source, sink, flush_timeout_s=240)))
         worker.start()
-        time.sleep(5)
+        deadline = time.monotonic() + 120
+        while sink.counts()["sent"] == 0:  # the outage must land mid-stream: after the first acknowledged tick
+            assert worker.is_alive() and time.monotonic() < deadline, "the replay acknowledged no tick"
+            time.sleep(0.05)
         sent_before = sink.counts()["sent"]
         broker.stop(print)
         time.sleep(4)
