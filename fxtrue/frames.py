@@ -115,11 +115,12 @@ def parse_kafka_ticks(df: DataFrame) -> DataFrame:
     return out.withColumn("invalid_reason", reason)
 
 
-def valid_ticks(parsed: DataFrame) -> DataFrame:
-    """The canonical tick columns of rows without an invalid_reason."""
+def valid_ticks(parsed: DataFrame, *keep: str) -> DataFrame:
+    """The canonical tick columns of rows without an invalid_reason (then the parsed columns named in `keep`,
+    e.g. kafka_ts)."""
     return (parsed.where(F.col("invalid_reason").isNull())
                   .select("pair", epoch_ms_to_ts(F.col("ts_ms")).alias("ts"), "bid", "ask", "high", "low",
-                          "open", "source", epoch_ms_to_ts(F.col("received_at")).alias("received_at")))
+                          "open", "source", epoch_ms_to_ts(F.col("received_at")).alias("received_at"), *keep))
 
 
 def rejected_ticks(parsed: DataFrame) -> DataFrame:

@@ -72,6 +72,9 @@ class CassandraSettings:
     ssl_cafile: str = ""
     connect_timeout_s: float = 15.0
     ticks_ttl_s: int = 7 * 24 * 3600
+    # raw ticks go to ticks_by_pair_day as UNLOGGED batches that each stay inside one (pair, day) partition:
+    # at most this many rows per batch (~100 bytes a row: 50 rows stay near Cassandra's 5 KiB batch warning)
+    tick_batch_rows: int = 50
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,10 @@ class SparkSettings:
     lake_path: str = ""  # empty: <state>/lake (s3a://bucket/lake on AWS)
     checkpoint_dir: str = ""  # empty: <state>/checkpoints
     trigger_seconds: float = 5.0
-    watermark_seconds: int = 30
+    # the raw query (archive, DLQ, arrivals, per-tick and early alerts): 0 = a new micro-batch as soon as the
+    # previous one ends (alerts within about a second of the offending tick)
+    fast_trigger_seconds: float = 0.0
+    watermark_seconds: int = 5
     max_offsets_per_trigger: int = 200000
 
 

@@ -1,5 +1,5 @@
 """archive: raw ticks from Kafka into Cassandra (rows/s) through our path (the streaming job's raw query:
-Spark micro-batches -> CassandraSink.write_ticks, concurrent prepared upserts) beside the naive baseline, a
+Spark micro-batches -> CassandraSink.write_ticks, single-partition UNLOGGED batches, many in flight) beside the naive baseline, a
 kafka-python consumer loop doing one synchronous INSERT per tick, measured in the same run on the same ticks."""
 
 from __future__ import annotations
@@ -14,8 +14,13 @@ from fxtrue.bench.ingest import replay_once, simulate
 TITLE = "raw ticks into Cassandra (rows/s) vs one synchronous INSERT per tick"
 
 
+BATCHES = 10  # the backlog is read in about this many micro-batches; the first one (start-up) is not timed
+
+
 def our_path(ctx: BenchContext, settings, session, n_ticks: int, timeout_s: float) -> tuple[int, float]:
-    """The streaming job with only its raw query (valid ticks -> ticks_by_pair_day, rejects -> DLQ)."""
+    """The streaming job with only its raw query (valid ticks -> ticks_by_pair_day, rejects -> DLQ), measured
+    on the running query: rows written after its first micro-batch over the time since that batch ended
+    (query start-up, the first Cassandra connection and the first batch excluded)."""
     StreamingJob = require("jobs.streaming.job", "StreamingJob", "the streaming job (issue 5)")
     from jobs.streaming.job import RAW
     from jobs.streaming.sinks import CassandraSink
@@ -25,11 +30,11 @@ def our_path(ctx: BenchContext, settings, session, n_ticks: int, timeout_s: floa
     spark = ctx.spark()
     holder = ThresholdsHolder(lambda: None, lambda v: None, settings.detectors.reload_utc)
     ckpt = str(ctx.workdir / f"ckpt-{uuid.uuid4().hex[:6]}")
-    s = settings.replace(spark={"trigger_seconds": 1.0})
+    s = settings.replace(spark={"trigger_seconds": 1.0, "max_offsets_per_trigger": max(n_ticks // BATCHES, 1)})
     job = StreamingJob(spark, s, source=lambda: kafka_ticks(spark, s), holder=holder,
                        cassandra_sink=CassandraSink(session, s), queries=(RAW,), checkpoint_root=ckpt)
-    t0 = time.perf_counter()
     job.start()
+    t0, first = None, 0
     try:
         deadline = time.monotonic() + timeout_s
         while job.counters["ticks_written"] < n_ticks:
@@ -38,11 +43,15 @@ def our_path(ctx: BenchContext, settings, session, n_ticks: int, timeout_s: floa
                 raise RuntimeError(problem)
             if time.monotonic() > deadline:
                 raise RuntimeError(f"raw query wrote {job.counters['ticks_written']} of {n_ticks} in {timeout_s:.0f} s")
-            time.sleep(0.05)
-        elapsed = time.perf_counter() - t0
+            if t0 is None and job.counters["ticks_written"]:
+                t0, first = time.perf_counter(), job.counters["ticks_written"]
+            time.sleep(0.01)
+        elapsed = time.perf_counter() - (t0 or time.perf_counter())
     finally:
         job.stop(timeout_s=15.0)  # a benchmark need not let the last micro-batch finish
-    return job.counters["ticks_written"], elapsed
+    if elapsed <= 0 or job.counters["ticks_written"] <= first:
+        raise RuntimeError("the raw query wrote the whole backlog in its first micro-batch: nothing left to time")
+    return job.counters["ticks_written"] - first, elapsed
 
 
 def naive_path(settings, session, n_ticks: int, cap_s: float) -> tuple[int, float]:
@@ -123,12 +132,14 @@ def run(ctx: BenchContext) -> BenchResult:
     res = BenchResult("archive", TITLE)
     res.figures = [
         Figure("streaming raw query -> Cassandra", "rows/s", ours,
-               note="from query start (Spark start-up included) until every tick is written"),
+               note=f"running query: rows after its first micro-batch / time since it ended (backlog read in "
+                    f"~{BATCHES} batches)"),
         Figure("naive consumer, sync INSERT per tick", "rows/s", naive, role="reference",
                note=f"kafka-python loop, stops after all ticks or {cap:.0f} s"),
         Figure("CassandraSink.write_ticks alone", "rows/s", sink,
                note="the same sink on rows already in memory (no Kafka, no Spark): where our path's time goes"),
     ]
     res.add_ratio("streaming raw query -> Cassandra", "naive consumer, sync INSERT per tick", "speed-up over naive")
-    res.params = {"ticks": n, "trigger_s": 1.0, "cassandra_concurrency": 64, "table": "ticks_by_pair_day (TTL)"}
+    res.params = {"ticks": n, "trigger_s": 1.0, "cassandra_concurrency": 64, "table": "ticks_by_pair_day (TTL)",
+                  "writes": f"single-partition UNLOGGED batches of <= {s.cassandra.tick_batch_rows} rows"}
     return res

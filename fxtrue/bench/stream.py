@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 import uuid
 
-from fxtrue.bench.harness import BenchContext, BenchResult, Figure, NotRun, require
+from fxtrue.bench.harness import BenchContext, BenchResult, Figure, require
 
 TITLE = "sustained ticks/s through the full streaming job vs a count-only Spark query"
 EVENT_RATE = 10_000  # event-time density of the synthetic backlog (ticks per event-time second)

@@ -56,10 +56,13 @@ def alert_id(detector, subject, window_start):
                        F.date_format(window_start, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"))
 
 
-def judge(stats: DataFrame, thresholds_df: DataFrame, version: str | None, cfg: "DetectorSettings") -> DataFrame:
+def judge(stats: DataFrame, thresholds_df: DataFrame, version: str | None, cfg: "DetectorSettings",
+          closed: bool = True) -> DataFrame:
     """Window statistics (fxtrue.detectors.statistics.STATS_COLUMNS) -> alerts (ALERT_COLUMNS).
 
-    `version` None means warm-up mode (no published thresholds): only crossed quotes alert.
+    `version` None means warm-up mode (no published thresholds): only crossed quotes alert. `closed` False:
+    the statistics are of running (still open) windows (statistics.EARLY): only the upper bounds and crossed
+    quotes are judged, since a running count can still rise above a drought bound.
     """
     warmup = version is None
     thr = thresholds_df.where(F.col("n") >= F.lit(cfg.min_samples))
@@ -80,7 +83,7 @@ def judge(stats: DataFrame, thresholds_df: DataFrame, version: str | None, cfg: 
     j = j.withColumn("upper_eff", upper_eff)
     high = F.col("upper_eff").isNotNull() & value.isNotNull() & (value > F.col("upper_eff"))
     low = ((F.col("detector") == TICK_RATE) & F.col("lower").isNotNull() & (F.col("lower") > 0)
-           & value.isNotNull() & (value < F.col("lower")))
+           & value.isNotNull() & (value < F.col("lower")) & F.lit(closed))
     crossed = (F.col("detector") == SPREAD) & (F.coalesce(F.col("crossed_count"), F.lit(0)) > 0)
     j = j.withColumn("_high", F.coalesce(high, F.lit(False))) \
          .withColumn("_low", F.coalesce(low, F.lit(False))) \

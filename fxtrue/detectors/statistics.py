@@ -7,10 +7,11 @@ Output of `window_statistics` (STATS_COLUMNS): one row per (detector, subject, w
 
 Statistics (W = settings.detectors.window_seconds, tumbling windows aligned on the epoch):
   tick_rate   ticks of the pair in the window.
-  price_jump  (max(mid) - min(mid)) / avg(mid) in bps: the largest mid move inside the window. Chosen over
+  price_jump  (max(mid) - min(mid)) / min(mid) in bps: the largest mid move inside the window. Chosen over
               "largest move between consecutive ticks" because it needs no ordering of ticks (lag() is not
               available in Structured Streaming) and an off-market spike that reverts still shows in full.
-              A one-tick window gives 0.
+              A one-tick window gives 0. Relative to the minimum (not the mean) so that the statistic never
+              falls as ticks are added to a window: a running window can then fire early (see EARLY).
   spread      max spread in bps of mid; crossed_count = ticks with bid > ask (spread < 0) in the window.
   cross_rate  per triangle (fxtrue.detectors.triangles): |avg mid of the quoted cross / implied mid of the two
               legs' avg mids - 1| in bps, for windows where all three pairs quoted. subject e.g.
@@ -23,6 +24,12 @@ Statistics (W = settings.detectors.window_seconds, tumbling windows aligned on t
               matter since the stale threshold is floored at settings.detectors.stale_after_seconds >= W.
               The streaming job adds processing-time staleness (no data at all) under the same key.
 
+Early firing (EARLY): tick_rate's flood side, price_jump and spread only grow as ticks join a window
+(counts, max - min over min, max, crossed count), so a running window whose statistic is above its threshold
+will still be above it when the window closes: the streaming job judges these on every micro-batch of a
+window's running aggregates (`merge_aggregates`), long before the watermark closes the window, and the
+judgement at close upserts the same alert (same alert id). The other statistics need the closed window.
+
 Structured Streaming can keep only the per-pair window aggregation in state; so the computation is split:
 `pair_window_aggregates` (one stateful groupBy(window, pair), append mode with a watermark) and
 `statistics_from_aggregates` (pure, static: runs on the aggregates of a finished batch or of one streaming
@@ -33,7 +40,7 @@ watermark is global). `window_statistics` chains both for static DataFrames.
 from __future__ import annotations
 
 from functools import reduce
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
@@ -47,6 +54,7 @@ if TYPE_CHECKING:
 TICK_RATE, PRICE_JUMP, SPREAD, STALE_FEED, CROSS_RATE = (
     "tick_rate", "price_jump", "spread", "stale_feed", "cross_rate")
 DETECTORS = (TICK_RATE, PRICE_JUMP, SPREAD, STALE_FEED, CROSS_RATE)
+EARLY = (TICK_RATE, PRICE_JUMP, SPREAD)  # statistics that never fall as a window gains ticks
 
 STATS_COLUMNS = ("detector", "subject", "pair", "window_start", "window_end", "hour", "value", "tick_count",
                  "last_received_at", "crossed_count")
@@ -66,8 +74,10 @@ def floor_to_window(ts: Column, window_seconds: int) -> Column:
     return F.timestamp_millis(ms - F.pmod(ms, F.lit(w)))
 
 
-def pair_window_aggregates(ticks: DataFrame, cfg: "DetectorSettings") -> DataFrame:
-    """Ticks (TICK_SCHEMA) -> one row per (pair, W-second window): AGG_COLUMNS.
+def pair_window_aggregates(ticks: DataFrame, cfg: "DetectorSettings",
+                           extra: Mapping[str, Column] | None = None) -> DataFrame:
+    """Ticks (TICK_SCHEMA) -> one row per (pair, W-second window): AGG_COLUMNS, then `extra` (name ->
+    aggregate expression).
 
     The only stateful step of the detectors; valid on a stream (with a watermark on ts) and on a batch.
     Rows with a null ts or pair are ignored; null prices are ignored by the price aggregates (still counted).
@@ -81,9 +91,10 @@ def pair_window_aggregates(ticks: DataFrame, cfg: "DetectorSettings") -> DataFra
                       F.max(s).alias("spread_max_bps"),
                       F.sum(F.when(F.col("bid") > F.col("ask"), 1).otherwise(0)).cast("long").alias("crossed_count"),
                       F.min("ts").alias("first_ts"), F.max("ts").alias("last_ts"),
-                      F.max("received_at").alias("last_received_at"))
+                      F.max("received_at").alias("last_received_at"),
+                      *[agg.alias(name) for name, agg in (extra or {}).items()])
                  .select("pair", F.col("w.start").alias("window_start"), F.col("w.end").alias("window_end"),
-                         *AGG_COLUMNS[3:]))
+                         *AGG_COLUMNS[3:], *(extra or {})))
 
 
 def _stat(aggs: DataFrame, detector: str, value: Column, crossed: Column | None = None) -> DataFrame:
@@ -99,7 +110,7 @@ def tick_rate_statistics(aggs: DataFrame) -> DataFrame:
 
 
 def price_jump_statistics(aggs: DataFrame) -> DataFrame:
-    return _stat(aggs, PRICE_JUMP, (F.col("mid_max") - F.col("mid_min")) / F.col("mid_mean") * F.lit(10000.0))
+    return _stat(aggs, PRICE_JUMP, (F.col("mid_max") - F.col("mid_min")) / F.col("mid_min") * F.lit(10000.0))
 
 
 def spread_statistics(aggs: DataFrame) -> DataFrame:

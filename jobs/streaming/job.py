@@ -4,12 +4,16 @@ sources (Kafka fx.ticks, explicit schema) -> transformations (validation, waterm
 windows) -> sinks, as four queries on one parsed stream:
   lake       valid ticks -> Parquet file sink <lake>/live, partitioned symbol/date (exactly-once: Spark's
              file-sink commit log)
-  raw        every record -> foreachBatch: valid ticks to ticks_by_pair_day (TTL), rejected ones to the DLQ
-             topic; notes each pair's last arrival (processing-time stale_feed)
+  raw        every record, micro-batches back to back (spark.fast_trigger_seconds, 0 by default) ->
+             foreachBatch, the fast path: per (pair, window) partial aggregates merged into the running windows
+             on the driver, whose growing statistics (flood, price jump, spread, crossed quotes) are judged at
+             once -> early alerts; each pair's last arrival (processing-time stale_feed); then valid ticks to
+             ticks_by_pair_day (TTL, single-partition batches) and rejected records to the DLQ topic
   trends     sliding windows, update mode with the watermark -> trends_by_pair_day
-  detectors  tumbling windows, append mode with the watermark (a window is judged once, when the watermark
-             passes its end) -> foreachBatch: statistics + judge with the thresholds in force -> alerts to
-             alerts_by_pair_day, alerts_by_day and fx.alerts
+  detectors  tumbling windows, append mode with the watermark (a window is judged when the watermark passes
+             its end) -> foreachBatch: statistics + judge with the thresholds in force -> alerts to
+             alerts_by_pair_day, alerts_by_day and fx.alerts. An alert the fast path raised earlier has the
+             same id: the closed window's judgement upserts that row (keeping its first detected_at).
 foreachBatch is at-least-once; every write is an upsert on a deterministic key, so a re-run batch after a
 crash rewrites the same rows. A driver thread checks the published thresholds version, runs the daily
 reload and the processing-time stale_feed check.
@@ -47,7 +51,7 @@ class StreamingJob:
     def __init__(self, spark: SparkSession, settings, *, source: Callable[[], DataFrame], holder,
                  cassandra_sink=None, alert_sink=None, heartbeat=None, queries: Iterable[str] = ALL_QUERIES,
                  checkpoint_root: str | None = None, version_check: Callable[[], None] | None = None) -> None:
-        from jobs.streaming.state import CarryStore, LastSeen
+        from jobs.streaming.state import CarryStore, LastSeen, RunningWindows
 
         self.spark = spark
         self.settings = settings
@@ -62,12 +66,16 @@ class StreamingJob:
         self.carry = CarryStore(_local(self.checkpoint_root) / "detectors-carry")
         self.last_seen = LastSeen()
         self.queries = {}
-        self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0,
+        self.running = RunningWindows()
+        self._newest_event_ms = 0  # newest tick event time the raw query has seen
+        self._raw_done_ms = now_ms()  # when the raw query last finished a micro-batch
+        self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
                          "stale_alerts_processing_time": 0}
         self._stale_written: dict[str, int] = {}
-        # alert_id -> when processing time first saw the stall: the row keeps that detected_at through its
-        # refreshes and when the pair resumes and the event-time alert upserts the same key.
-        self._stale_first: dict[str, int] = {}
+        # alert_id -> (window_start ms, when the alert was first raised: by the fast path or by processing-time
+        # stale_feed): the row keeps that detected_at through refreshes and when the closed window's judgement
+        # upserts the same key (in this process: a restarted job starts afresh).
+        self._first_detected: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
         self._thr_cache: tuple[str | None, DataFrame | None] = (None, None)
@@ -77,8 +85,18 @@ class StreamingJob:
     def _ckpt(self, name: str) -> str:
         return f"{self.checkpoint_root}/{name}"
 
-    def _trigger(self) -> dict:
-        return {"processingTime": f"{self.settings.spark.trigger_seconds} seconds"}
+    def _trigger(self, query: str = "") -> dict:
+        seconds = self.settings.spark.fast_trigger_seconds if query == RAW else self.settings.spark.trigger_seconds
+        return {"processingTime": f"{seconds} seconds"}
+
+    FIRST_DETECTED_KEEP_MS = 24 * 3600 * 1000
+
+    def _forget_first_detected(self) -> None:
+        """Drop first-detection times of windows a day older than the newest tick (long closed)."""
+        horizon = self._newest_event_ms - self.FIRST_DETECTED_KEEP_MS
+        if len(self._first_detected) > 1000:
+            for k in [k for k, (ws, _) in self._first_detected.items() if ws < horizon]:
+                del self._first_detected[k]
 
     def start(self) -> "StreamingJob":
         from fxtrue.detectors import pair_window_aggregates
@@ -97,7 +115,7 @@ class StreamingJob:
         if RAW in self.wanted:
             self.queries[RAW] = (
                 parsed.writeStream.queryName(RAW).foreachBatch(self._raw_batch)
-                .option("checkpointLocation", self._ckpt(RAW)).trigger(**self._trigger()).start())
+                .option("checkpointLocation", self._ckpt(RAW)).trigger(**self._trigger(RAW)).start())
         if TRENDS in self.wanted:
             self.queries[TRENDS] = (
                 trend_aggregates(windowed, self.cfg).writeStream.queryName(TRENDS).outputMode("update")
@@ -116,32 +134,32 @@ class StreamingJob:
 
     # -- foreachBatch bodies -----------------------------------------------------------------------------
     def _raw_batch(self, batch: DataFrame, batch_id: int) -> None:
+        """The fast path and the archive, on every record once: per (pair, window) partial aggregates (one
+        Spark job) feed the running windows, whose early statistics are judged at once (alerts first, for
+        latency), and each pair's newest arrival (processing-time stale_feed); then valid ticks go to
+        Cassandra from the executors and rejected records to the DLQ."""
         from fxtrue.frames import rejected_ticks, valid_ticks
         from jobs.streaming.sinks import ticks_partition_writer, write_dlq
+        from jobs.streaming.transformations import batch_window_parts
 
         batch.persist()
         try:
+            valid = valid_ticks(batch)
+            parts = [r.asDict() for r in batch_window_parts(valid_ticks(batch, "kafka_ts"), self.cfg).collect()]
+            self._judge_early(parts)
+            sources = set()
+            for r in parts:
+                self.last_seen.update(r["pair"], int(r["last_ts"]), int(r["arrival_ms"] or now_ms()))
+                sources.update(r["sources"])
+            if sources:
+                self.holder.note_feed_kinds(sources)
             if self.cassandra is not None:
                 # Written from the executors (in parallel, nothing collected on the driver).
-                (valid_ticks(batch).select(
+                (valid.select(  # in sinks.TICK_ROW_FIELDS order
                     "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
                     F.unix_millis("received_at").alias("received_at"))
                  .foreachPartition(ticks_partition_writer(self.settings)))
-            # Per pair: the newest tick's event time and when the broker got it (processing-time stale_feed
-            # measures arrival at Kafka, so a lagging job does not mistake its own backlog for a silent feed).
-            seen = (batch.where(F.col("invalid_reason").isNull())
-                    .groupBy("pair").agg(F.max("ts_ms").alias("event_ms"),
-                                         F.max(F.unix_millis("kafka_ts")).alias("arrival_ms"),
-                                         F.count(F.lit(1)).alias("n"),
-                                         F.collect_set("source").alias("sources")).collect())
-            sources = set()
-            for r in seen:
-                self.last_seen.update(r["pair"], int(r["event_ms"]), int(r["arrival_ms"] or now_ms()))
-                sources.update(r["sources"])
-                if self.cassandra is not None:
-                    self.counters["ticks_written"] += int(r["n"])
-            if sources:
-                self.holder.note_feed_kinds(sources)
+                self.counters["ticks_written"] += sum(int(r["tick_count"]) for r in parts)
             rejected = rejected_ticks(batch)
             n_rejected = rejected.count()
             if n_rejected:
@@ -151,6 +169,40 @@ class StreamingJob:
                             self.settings.kafka.topic_dlq)
         finally:
             batch.unpersist()
+            self._raw_done_ms = now_ms()
+
+    def _judge_early(self, parts: list[dict]) -> list[dict]:
+        """Merge a micro-batch's partial aggregates into the running windows and judge the touched ones
+        (statistics that only grow: flood, price jump, spread, crossed quotes); alerts go out at once."""
+        from fxtrue.detectors.judge import collect_alerts
+        from jobs.streaming.transformations import aggregates_frame, alerts_of_running_windows
+
+        if not parts:
+            return []
+        touched = self.running.merge(parts)
+        self._newest_event_ms = max(self._newest_event_ms, *(r["last_ts"] for r in parts))
+        w_ms = self.cfg.window_seconds * 1000
+        self.running.prune(self._newest_event_ms - self.settings.spark.watermark_seconds * 1000 - w_ms)
+        snap = self.holder.snapshot()
+        if snap.version is None:  # warm-up: only crossed quotes can alert
+            touched = [w for w in touched if w.get("crossed_count")]
+        if not touched:
+            return []
+        alerts = collect_alerts(alerts_of_running_windows(
+            aggregates_frame(self.spark, touched), self.thresholds_df(snap), snap.version, self.cfg))
+        if not alerts:
+            return []
+        at = now_ms()
+        for a in alerts:
+            a["detected_at"] = self._first_detected.setdefault(a["alert_id"], (a["window_start"], at))[1]
+        if self.alert_sink is not None:
+            self.alert_sink.write(alerts)
+        fresh = [a for a in alerts if a["detected_at"] == at]
+        self.counters["alerts_early"] += len(fresh)
+        if fresh:
+            log.info("fast path: %d early alert(s) (thresholds %s): %s", len(fresh), snap.version or "warm-up",
+                     ", ".join(a["alert_id"] for a in fresh[:5]))
+        return alerts
 
     def _trends_batch(self, batch: DataFrame, batch_id: int) -> None:
         rows = [r.asDict() for r in batch.select(
@@ -186,9 +238,10 @@ class StreamingJob:
             alerts = collect_alerts(alerts_of_closed_windows(
                 aggs, carry_frame(self.spark, carry), self.thresholds_df(snap), snap.version, self.cfg))
             for a in alerts:
-                first = self._stale_first.pop(a["alert_id"], None) if a["detector"] == "stale_feed" else None
+                first = self._first_detected.get(a["alert_id"])
                 if first is not None:
-                    a["detected_at"] = min(a["detected_at"], first)
+                    a["detected_at"] = min(a["detected_at"], first[1])
+            self._forget_first_detected()
             if self.alert_sink is not None and alerts:
                 self.alert_sink.write(alerts)
             self.counters["alerts"] += len(alerts)
@@ -219,9 +272,12 @@ class StreamingJob:
             except Exception as exc:  # noqa: BLE001 - keep checking; the queries are unaffected
                 log.warning("driver timer: %s", exc)
 
+    RAW_STUCK_S = 10.0
+
     def raw_lagging(self) -> bool:
         """True while the raw query (which notes arrivals) is stuck in a long batch: then the job, not the
-        feed, is behind, and processing-time staleness cannot be judged."""
+        feed, is behind, and processing-time staleness cannot be judged. (Its batches follow each other
+        back to back, so "in a batch" alone says nothing: what counts is how long since the last one ended.)"""
         q = self.queries.get(RAW)
         if q is None:
             return False
@@ -229,10 +285,8 @@ class StreamingJob:
             active = bool(q.status.get("isTriggerActive"))
         except Exception:  # noqa: BLE001 - a stopping query
             return True
-        if not active:
-            self._raw_idle_ms = now_ms()
-            return False
-        return now_ms() - getattr(self, "_raw_idle_ms", now_ms()) > 4 * self.settings.spark.trigger_seconds * 1000
+        stuck_ms = max(self.RAW_STUCK_S, 4 * self.settings.spark.fast_trigger_seconds) * 1000
+        return active and now_ms() - self._raw_done_ms > stuck_ms
 
     def check_stale(self, at_ms: int) -> list[dict]:
         from jobs.streaming.state import processing_time_stale
@@ -244,7 +298,7 @@ class StreamingJob:
         # Refresh a running stale alert once per window (observed age grows), not every second.
         w_ms = self.cfg.window_seconds * 1000
         for a in alerts:
-            a["detected_at"] = self._stale_first.setdefault(a["alert_id"], at_ms)
+            a["detected_at"] = self._first_detected.setdefault(a["alert_id"], (a["window_start"], at_ms))[1]
         due = [a for a in alerts if at_ms - self._stale_written.get(a["alert_id"], 0) >= w_ms]
         if due and self.alert_sink is not None:
             self.alert_sink.write(due)

@@ -1,13 +1,16 @@
 """Sinks of the streaming job: Cassandra upserts (prepared statements, execute_concurrent; deterministic keys,
 so a re-run micro-batch rewrites the same rows), alerts to Kafka (key = alert id) and rejected records to the
-dead-letter topic."""
+dead-letter topic. Raw ticks go as UNLOGGED batches that each stay inside one (pair, day) partition (one
+request and one mutation per batch instead of one per tick; a single-partition batch is applied atomically
+and needs no batch log), many batches in flight."""
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from datetime import date, datetime, timezone
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 from fxtrue.errors import FxtrueError
 from fxtrue.kafka import spark_options
@@ -20,8 +23,12 @@ ALERT_TABLE_COLUMNS = ("window_start", "detector", "subject", "window_end", "obs
                        "details")
 
 
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+
+
 def day_of(ms: int) -> date:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).date()
+    """UTC day of an epoch-ms time (integer arithmetic: called once per tick)."""
+    return date.fromordinal(_EPOCH_ORDINAL + ms // 86_400_000)
 
 
 def iso(ms: int | None) -> str | None:
@@ -38,6 +45,32 @@ def _clean(v):
     return v
 
 
+TICK_ROW_FIELDS = ("pair", "ts", "bid", "ask", "high", "low", "open", "source", "received_at")
+
+
+def tick_args(r) -> tuple:
+    """One tick (a tuple or Row in TICK_ROW_FIELDS order, or a dict of them; times in epoch ms) -> the
+    ticks_by_pair_day INSERT's arguments: pair, day, ts, bid, ask, high, low, open, source, received_at."""
+    pair, ts, bid, ask, high, low, open_, source, received_at = (
+        r if isinstance(r, tuple) else [r[f] for f in TICK_ROW_FIELDS])
+    return (pair, day_of(ts), ts, bid, ask, _clean(high), _clean(low), _clean(open_), source, received_at)
+
+
+def partition_chunks(args: Iterable[tuple], max_rows: int) -> Iterator[list[tuple]]:
+    """INSERT arguments (pair, day first) grouped by their Cassandra partition (pair, day), in chunks of at
+    most max_rows: each chunk can go as one single-partition UNLOGGED batch."""
+    groups: dict[tuple, list[tuple]] = {}
+    for a in args:
+        g = groups.setdefault((a[0], a[1]), [])
+        g.append(a)
+        if len(g) >= max_rows:
+            yield g
+            groups[(a[0], a[1])] = []
+    for g in groups.values():
+        if g:
+            yield g
+
+
 class CassandraSink:
     """Idempotent upserts into ticks_by_pair_day (with TTL), trends_by_pair_day and the two alerts tables."""
 
@@ -47,6 +80,7 @@ class CassandraSink:
     def __init__(self, session, settings: Settings) -> None:
         ks = settings.cassandra.keyspace
         self.session = session
+        self.batch_rows = max(1, int(settings.cassandra.tick_batch_rows))
         self.ticks = session.prepare(
             f"INSERT INTO {ks}.ticks_by_pair_day (pair, day, ts, bid, ask, high, low, open, source, received_at) "
             f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL {int(settings.cassandra.ticks_ttl_s)}")
@@ -61,28 +95,46 @@ class CassandraSink:
             f"INSERT INTO {ks}.alerts_by_day (day, pair, {cols}) VALUES (?, ?, {marks})")
 
     def _run(self, stmt, args: Sequence[tuple], what: str) -> int:
-        from cassandra.concurrent import execute_concurrent_with_args
+        self._execute([(stmt, a) for a in args], what)
+        return len(args)
 
-        pending = list(args)
+    def _execute(self, requests: Sequence[tuple], what: str) -> None:
+        """(statement, parameters) requests, concurrently; failed ones are retried (with a growing pause) up to
+        ATTEMPTS times, then the micro-batch fails (and is re-run on restart: every write is an upsert)."""
+        from cassandra.concurrent import execute_concurrent
+
+        pending = list(requests)
         for attempt in range(1, self.ATTEMPTS + 1):
-            results = execute_concurrent_with_args(self.session, stmt, pending, concurrency=self.CONCURRENCY,
-                                                   raise_on_first_error=False)
-            failed = [a for a, (ok, _) in zip(pending, results) if not ok]
+            results = execute_concurrent(self.session, pending, concurrency=self.CONCURRENCY,
+                                         raise_on_first_error=False)
+            failed = [q for q, (ok, _) in zip(pending, results) if not ok]
             if not failed:
-                return len(args)
+                return
             errors = {str(r)[:200] for ok, r in results if not ok}
             log.warning("%s: %d of %d writes failed (attempt %d): %s", what, len(failed), len(pending), attempt,
                         "; ".join(sorted(errors)[:3]))
             pending = failed
-        raise FxtrueError(f"writing {what} to Cassandra failed for {len(pending)} rows after {self.ATTEMPTS} "
+            if attempt < self.ATTEMPTS:
+                time.sleep(0.5 * 2 ** (attempt - 1))
+        raise FxtrueError(f"writing {what} to Cassandra failed for {len(pending)} requests after {self.ATTEMPTS} "
                           "attempts", hint="check Cassandra (`fxtrue stack status`); the batch is retried on "
                                           "restart and every write is an idempotent upsert")
 
-    def write_ticks(self, rows: Iterable[dict]) -> int:
-        """rows: pair, ts (ms), bid, ask, high, low, open, source, received_at (ms)."""
-        args = [(r["pair"], day_of(r["ts"]), r["ts"], r["bid"], r["ask"], _clean(r["high"]), _clean(r["low"]),
-                 _clean(r["open"]), r["source"], r["received_at"]) for r in rows]
-        return self._run(self.ticks, args, "ticks") if args else 0
+    def write_ticks(self, rows: Iterable) -> int:
+        """rows (dicts or Rows): TICK_ROW_FIELDS, times in epoch ms. Single-partition UNLOGGED batches of at
+        most `cassandra.tick_batch_rows` rows, CONCURRENCY in flight."""
+        from cassandra.query import BatchStatement, BatchType
+
+        n, requests = 0, []
+        for chunk in partition_chunks((tick_args(r) for r in rows), self.batch_rows):
+            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
+            for a in chunk:
+                batch.add(self.ticks, a)
+            requests.append((batch, None))
+            n += len(chunk)
+        if requests:
+            self._execute(requests, "ticks")
+        return n
 
     def write_trends(self, rows: Iterable[dict], updated_ms: int) -> int:
         args = [(r["pair"], day_of(r["window_start"]), r["window_start"], r["window_end"], _clean(r["mean_bid"]),
@@ -119,14 +171,14 @@ def worker_sink(settings: Settings) -> CassandraSink:
     return sink
 
 
-def ticks_partition_writer(settings: Settings, chunk: int = 5000):
+def ticks_partition_writer(settings: Settings, chunk: int = 20000):
     """foreachPartition function: upsert a partition's ticks (columns of CassandraSink.write_ticks, times in
     epoch ms) from the executor, so the driver never holds a batch's ticks."""
     def write(rows) -> None:
         sink = worker_sink(settings)
-        buf: list[dict] = []
+        buf: list = []
         for r in rows:
-            buf.append(r.asDict())
+            buf.append(r)
             if len(buf) >= chunk:
                 sink.write_ticks(buf)
                 buf = []

@@ -198,3 +198,52 @@ def processing_time_stale(now_ms: int, last_seen: LastSeen, snap: Snapshot, pair
             "last_received_at": arrival_ms, "tick_count": 0,
         })
     return out
+
+
+# Running (still open) detector windows, merged micro-batch by micro-batch: the fast path's state.
+MERGE_SUM = ("tick_count", "crossed_count")
+MERGE_MIN = ("mid_min", "first_ts")
+MERGE_MAX = ("mid_max", "spread_max_bps", "last_ts", "last_received_at")
+
+
+def merge_aggregates(a: dict, b: dict) -> dict:
+    """Two partial aggregates of one (pair, window) (fxtrue.detectors.statistics.AGG_COLUMNS, times in epoch
+    ms) -> their aggregate. Counts add, extremes take the extreme (nulls ignored); the mean is the
+    count-weighted mean (the early statistics do not use it)."""
+    out = dict(a)
+    for k in MERGE_SUM:
+        out[k] = (a.get(k) or 0) + (b.get(k) or 0)
+    for k in MERGE_MIN:
+        vals = [v for v in (a.get(k), b.get(k)) if v is not None]
+        out[k] = min(vals) if vals else None
+    for k in MERGE_MAX:
+        vals = [v for v in (a.get(k), b.get(k)) if v is not None]
+        out[k] = max(vals) if vals else None
+    na, nb = a.get("tick_count") or 0, b.get("tick_count") or 0
+    ma, mb = a.get("mid_mean"), b.get("mid_mean")
+    out["mid_mean"] = ma if mb is None else mb if ma is None else (ma * na + mb * nb) / max(na + nb, 1)
+    return out
+
+
+class RunningWindows:
+    """Each open (pair, window)'s aggregate so far, on the driver (15 pairs x a few open windows). Lost on a
+    restart: the windows then restart from the re-read ticks, so their early statistics are at most the true
+    ones (they never fire where the closed window would not) and the judgement at close is unaffected."""
+
+    def __init__(self) -> None:
+        self.windows: dict[tuple[str, int], dict] = {}
+
+    def merge(self, parts: list[dict]) -> list[dict]:
+        """Add one micro-batch's partial aggregates; returns the merged aggregates of the windows it touched."""
+        touched = []
+        for part in parts:
+            key = (part["pair"], part["window_start"])
+            have = self.windows.get(key)
+            self.windows[key] = merged = part if have is None else merge_aggregates(have, part)
+            touched.append(merged)
+        return touched
+
+    def prune(self, closed_before_ms: int) -> None:
+        """Forget windows that ended before `closed_before_ms` (the watermark has closed them)."""
+        for key in [k for k, w in self.windows.items() if w["window_end"] < closed_before_ms]:
+            del self.windows[key]

@@ -1,13 +1,14 @@
 """Transformations of the streaming job (DataFrame -> DataFrame), on top of the shared ones in fxtrue.frames
-and fxtrue.detectors: the event-time watermark, the trends, and the per-micro-batch judging of closed
-detector windows."""
+and fxtrue.detectors: the event-time watermark, the trends, the per-micro-batch judging of closed detector
+windows, and the early judging of running ones (the fast path)."""
 
 from __future__ import annotations
 
 from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
-from fxtrue.detectors import judge, statistics_from_aggregates
+from fxtrue.detectors import judge, pair_window_aggregates, statistics_from_aggregates
+from fxtrue.detectors.statistics import AGG_COLUMNS, EARLY
 from fxtrue.frames import mid, spread_bps
 from fxtrue.settings import DetectorSettings
 
@@ -45,6 +46,37 @@ def alerts_of_closed_windows(aggs: DataFrame, carry: DataFrame | None, threshold
     """Closed pair windows of one micro-batch (static) -> alerts: the same statistics and judge as
     `fxtrue detect` and the batch layer."""
     return judge(statistics_from_aggregates(aggs, cfg, carry=carry), thresholds_df, version, cfg)
+
+
+AGG_MS = ("window_start", "window_end", "first_ts", "last_ts", "last_received_at")  # as epoch ms on the driver
+
+
+def batch_window_parts(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
+    """Valid ticks of one micro-batch (static, with kafka_ts) -> per (pair, window) partial aggregates (AGG_COLUMNS, times as
+    epoch ms) plus `arrival_ms` (newest broker timestamp) and `sources`: what the fast path merges into its
+    running windows and what the processing-time stale_feed check learns arrivals from, in one Spark job."""
+    aggs = pair_window_aggregates(ticks, cfg, extra={"arrival_ms": F.max(F.unix_millis("kafka_ts")),
+                                                     "sources": F.collect_set("source")})
+    return aggs.select(*[F.unix_millis(c).alias(c) if c in AGG_MS else F.col(c) for c in AGG_COLUMNS],
+                       "arrival_ms", "sources")
+
+
+def aggregates_frame(spark, rows: list[dict]) -> DataFrame:
+    """Running window aggregates held on the driver (AGG_COLUMNS, times as epoch ms) -> a static DataFrame of
+    AGG_COLUMNS with timestamps, as statistics_from_aggregates takes them."""
+    ddl = ("pair string, window_start long, window_end long, tick_count long, mid_min double, mid_max double, "
+           "mid_mean double, spread_max_bps double, crossed_count long, first_ts long, last_ts long, "
+           "last_received_at long")
+    df = spark.createDataFrame([tuple(r.get(c) for c in AGG_COLUMNS) for r in rows], ddl)
+    return df.select(*[F.timestamp_millis(c).alias(c) if c in AGG_MS else F.col(c) for c in AGG_COLUMNS])
+
+
+def alerts_of_running_windows(aggs: DataFrame, thresholds_df: DataFrame, version: str | None,
+                              cfg: DetectorSettings) -> DataFrame:
+    """Running (open) pair windows -> early alerts: the statistics that only grow with the window
+    (statistics.EARLY) against their upper bounds, and crossed quotes. Same statistics, judge and alert ids
+    as at close, so the closed window's judgement upserts the same rows."""
+    return judge(statistics_from_aggregates(aggs, cfg, detectors=EARLY), thresholds_df, version, cfg, closed=False)
 
 
 def last_tick_per_pair(aggs: DataFrame) -> dict[str, int]:

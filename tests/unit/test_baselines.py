@@ -135,11 +135,11 @@ def test_zero_tick_windows_count_in_the_tick_rate_buckets(spark, one_pair):
     assert (h0.median, h0.mad, h0.max) == (0, 0, 3)
     assert h0.p99 == pytest.approx(expected.p99) and h0.p999 == pytest.approx(expected.p999)
     assert buckets[(TICK_RATE, "EUR/USD", 7)].mean == 0 and buckets[(TICK_RATE, "EUR/USD", 7)].n == 360
-    # Other detectors only where ticks are: price_jump of the 3-tick window = (max-min)/avg mid in bps.
+    # Other detectors only where ticks are: price_jump of the 3-tick window = (max-min)/min mid in bps.
     pj = buckets[("price_jump", "EUR/USD", 0)]
     assert pj.n == 2
     mids = [1.1001, 1.1001, 1.1002]
-    assert pj.max == pytest.approx((max(mids) - min(mids)) / (sum(mids) / 3) * 1e4)
+    assert pj.max == pytest.approx((max(mids) - min(mids)) / min(mids) * 1e4)
     assert buckets[("spread", "EUR/USD", 5)].max < 0  # the crossed quote's spread
 
 

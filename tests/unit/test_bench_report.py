@@ -9,7 +9,7 @@ import math
 import pytest
 
 from fxtrue.bench import harness, report
-from fxtrue.bench.harness import BenchResult, Figure, NotRun
+from fxtrue.bench.harness import BenchResult, Figure
 
 
 def sample_report() -> dict:

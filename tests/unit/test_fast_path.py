@@ -1,0 +1,144 @@
+"""The fast path: running windows merged micro-batch by micro-batch on the driver and judged early, with the
+same statistics, judge and alert ids as the judgement at close (so the two are one alert row)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from pyspark.sql import functions as F
+
+from detector_data import T0_MS, learn_thresholds, simulated_rows, ticks_frame
+from fxtrue.detectors import pair_window_aggregates
+from fxtrue.frames import parse_kafka_ticks
+from fxtrue.settings import load_settings
+from jobs.streaming.state import RunningWindows, merge_aggregates
+from test_detectors_streaming import ListSink, as_json_lines, tick_row
+
+CFG = load_settings().detectors
+T1 = T0_MS + 30 * 60_000
+AGG_MS = ("window_start", "window_end", "first_ts", "last_ts", "last_received_at")
+
+
+def aggregates(spark, rows) -> dict:
+    df = pair_window_aggregates(ticks_frame(spark, rows), CFG)
+    out = {}
+    for r in df.select(*[F.unix_millis(c).alias(c) if c in AGG_MS else F.col(c) for c in df.columns]).collect():
+        out[(r["pair"], r["window_start"])] = r.asDict()
+    return out
+
+
+def test_merged_partial_aggregates_equal_the_aggregate_of_all_ticks(spark):
+    rows, _ = simulated_rows(T0_MS, T0_MS + 40_000)
+    rows.append(tick_row("EUR/USD", T0_MS + 12_345, 1.2, 1.1))  # a crossed quote
+    random.Random(3).shuffle(rows)
+    whole = aggregates(spark, rows)
+    running = RunningWindows()
+    for k in range(0, len(rows), 37):  # micro-batches of 37 ticks in arrival order
+        running.merge(list(aggregates(spark, rows[k:k + 37]).values()))
+    assert running.windows.keys() == whole.keys()
+    for key, want in whole.items():
+        got = running.windows[key]
+        for col in ("tick_count", "crossed_count", "first_ts", "last_ts", "last_received_at"):
+            assert got[col] == want[col], (key, col)
+        for col in ("mid_min", "mid_max", "spread_max_bps", "mid_mean"):
+            assert got[col] == pytest.approx(want[col], rel=1e-12), (key, col)
+    running.prune(T0_MS + 30_000)
+    assert {ws for _, ws in running.windows} == {T0_MS + 20_000, T0_MS + 30_000}  # ended at or after the cut
+
+
+def test_merge_ignores_nulls_of_a_priceless_part():
+    a = {"pair": "EUR/USD", "window_start": 0, "tick_count": 2, "mid_min": 1.0, "mid_max": 1.1, "mid_mean": 1.05,
+         "spread_max_bps": 2.0, "crossed_count": 0, "first_ts": 5, "last_ts": 9, "last_received_at": 10}
+    b = dict(a, tick_count=1, mid_min=None, mid_max=None, mid_mean=None, spread_max_bps=None, crossed_count=1,
+             first_ts=3, last_ts=4, last_received_at=None)
+    m = merge_aggregates(a, b)
+    assert (m["tick_count"], m["mid_min"], m["mid_max"], m["mid_mean"], m["crossed_count"], m["first_ts"],
+            m["last_ts"], m["last_received_at"]) == (3, 1.0, 1.1, 1.05, 1, 3, 9, 10)
+
+
+@pytest.fixture(scope="module")
+def v1(spark):
+    rows, model = simulated_rows(T0_MS, T1)
+    return learn_thresholds(spark, rows, CFG, version="v1"), model
+
+
+def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark, tmp_path, v1):
+    from jobs.streaming.job import DETECTORS, RAW, StreamingJob
+    from jobs.streaming.state import ThresholdsHolder
+
+    thresholds, model = v1
+    holder = ThresholdsHolder(lambda: "v1", {"v1": thresholds}.get, "00:30")
+    holder.load()
+    settings = load_settings().replace(spark={"trigger_seconds": 0.5, "fast_trigger_seconds": 0.0,
+                                              "watermark_seconds": 5}, state_dir=str(tmp_path / "state"))
+    src = tmp_path / "in"
+    src.mkdir()
+
+    def source():
+        return (spark.readStream.text(str(src))
+                .select(F.col("value").cast("binary").alias("value"), F.current_timestamp().alias("timestamp"))
+                .transform(parse_kafka_ticks))
+
+    sink = ListSink()
+    job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=sink, queries=(RAW, DETECTORS),
+                       checkpoint_root=str(tmp_path / "ckpt"))
+    clean, _ = simulated_rows(T1, T1 + 28_000, model=model)
+    jpy = [r for r in clean if r[0] == "USD/JPY"][-1]
+    eur = [r for r in clean if r[0] == "EUR/USD"][-1]
+    events = [tick_row("USD/JPY", T1 + 27_000, round(jpy[2] * 1.005, 3), round(jpy[3] * 1.005, 3)),  # spike
+              tick_row("EUR/USD", T1 + 27_500, eur[3] + 0.0002, eur[3])]  # crossed quote
+    (src / "1.json").write_text(as_json_lines(clean + events))
+    job.start()
+    try:
+        job.queries[RAW].processAllAvailable()
+        job.queries[DETECTORS].processAllAvailable()
+        early = {a["alert_id"]: a for a in sink.alerts}
+        want = {("price_jump", "USD/JPY", T1 + 20_000), ("spread", "EUR/USD", T1 + 20_000)}
+        assert want <= {(a["detector"], a["subject"], a["window_start"]) for a in early.values()}, sorted(early)
+        assert all(a["window_end"] > T1 + 28_000 - 5_000 for a in early.values()), \
+            "raised while the window was still open (the watermark had not passed its end)"
+        assert job.counters["alerts_early"] >= 2
+
+        more, _ = simulated_rows(T1 + 28_000, T1 + 60_000, model=model)
+        (src / "2.json").write_text(as_json_lines(more))
+        job.queries[RAW].processAllAvailable()
+        job.queries[DETECTORS].processAllAvailable()
+        rows = {}
+        for a in sink.alerts:  # the sinks upsert by alert id: the last write of an id is its row
+            rows[a["alert_id"]] = a
+        closed = [a for a in sink.alerts[len(early):] if a["alert_id"] in early]
+        assert {a["alert_id"] for a in closed} >= {i for i, a in early.items()
+                                                   if (a["detector"], a["subject"], a["window_start"]) in want}, \
+            "the closed window's judgement re-judged the same events under the same ids"
+        for alert_id, a in early.items():
+            assert rows[alert_id]["detected_at"] == a["detected_at"], "one row, keeping the first detection time"
+        ids_by_key = {}
+        for a in sink.alerts:
+            ids_by_key.setdefault((a["detector"], a["subject"], a["window_start"]), set()).add(a["alert_id"])
+        assert all(len(ids) == 1 for ids in ids_by_key.values())
+    finally:
+        job.stop()
+
+
+def test_early_judgement_never_fires_where_the_closed_window_would_not(spark, v1):
+    """The early statistics only grow as a window gains ticks: judged on any prefix of a window's ticks, the
+    fast path fires a subset of what the closed window fires (same thresholds)."""
+    from fxtrue.detectors import judge, statistics_from_aggregates, thresholds_frame
+    from fxtrue.detectors.statistics import EARLY
+    from jobs.streaming.transformations import aggregates_frame, alerts_of_running_windows
+
+    thresholds, model = v1
+    thr = thresholds_frame(spark, thresholds)
+    rows, _ = simulated_rows(T1, T1 + 60_000, seed=11)  # a path of its own (the module model has moved on)
+    rows += [tick_row("USD/JPY", T1 + 15_000, 200.0, 200.01), tick_row("EUR/USD", T1 + 31_000, 1.3, 1.2)]
+    rows.sort(key=lambda r: r[1])
+    full = aggregates(spark, rows)
+    closed = {a["alert_id"] for a in judge(statistics_from_aggregates(
+        aggregates_frame(spark, list(full.values())), CFG, detectors=EARLY), thr, "v1", CFG).collect()}
+    assert closed, "the injected spike and crossed quote alert at close"
+    for cut in (len(rows) // 3, len(rows) // 2, len(rows) - 1):
+        prefix = aggregates(spark, rows[:cut])
+        fired = {a["alert_id"] for a in alerts_of_running_windows(
+            aggregates_frame(spark, list(prefix.values())), thr, "v1", CFG).collect()}
+        assert fired <= closed, fired - closed
