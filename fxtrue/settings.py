@@ -81,11 +81,13 @@ class CassandraSettings:
 class SparkSettings:
     master: str = "local[2]"
     driver_memory: str = "2g"
-    shuffle_partitions: int = 4
+    shuffle_partitions: int = 2  # state stores per stateful query: a few for 15 pairs, not hundreds
     jars_dir: str = ""  # empty: <state>/lib/spark
     lake_path: str = ""  # empty: <state>/lake (s3a://bucket/lake on AWS)
     checkpoint_dir: str = ""  # empty: <state>/checkpoints
     trigger_seconds: float = 5.0
+    # the lake's file sink: one Parquet file per pair per micro-batch, so a slower cadence than the others
+    lake_trigger_seconds: float = 60.0
     # the raw query (archive, DLQ, arrivals, per-tick and early alerts): 0 = a new micro-batch as soon as the
     # previous one ends (alerts within about a second of the offending tick)
     fast_trigger_seconds: float = 0.0

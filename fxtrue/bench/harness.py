@@ -26,6 +26,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("archive", "fxtrue.bench.archive"),
     ("stream", "fxtrue.bench.stream"),
     ("latency", "fxtrue.bench.latency"),
+    ("lateness", "fxtrue.bench.lateness"),
     ("batch", "fxtrue.bench.batch"),
     ("dashboard", "fxtrue.bench.dashboard"),
 )

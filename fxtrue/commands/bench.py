@@ -12,7 +12,8 @@ HELP = """Measure FXTrue beside named references, each measured in the same run 
   ingest     replay into Kafka (ticks/s) vs Kafka's own ProducerPerformance tool, same broker
   archive    raw ticks into Cassandra (rows/s), our sink vs a naive one-INSERT-per-tick consumer loop
   stream     highest sustained ticks/s through the full streaming job vs a Spark query that only counts
-  latency    alert latency p50/p95/p99 at 1,000 and 10,000 ticks/s
+  latency    alert latency p50/p95/p99 at 1,000 and 10,000 ticks/s, per path (fast / at close)
+  lateness   how late ticks arrive behind the newest event time, per source (what the watermark must cover)
   batch      stats over N simulated days (ticks/s) vs DuckDB doing the same aggregation on the same Parquet
   dashboard  dashboard callback p95 with 30 days of data
 
@@ -30,7 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", type=Path, default=None,
                    help="where to write the reports (default: <state>/bench)")
     p.add_argument("--only", metavar="NAME,...", default="",
-                   help="comma-separated subset: ingest,archive,stream,latency,batch,dashboard")
+                   help="comma-separated subset: ingest,archive,stream,latency,lateness,batch,dashboard")
     p.set_defaults(func=run)
 
 

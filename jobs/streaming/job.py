@@ -3,7 +3,7 @@
 sources (Kafka fx.ticks, explicit schema) -> transformations (validation, watermark, trends, detector
 windows) -> sinks, as four queries on one parsed stream:
   lake       valid ticks -> Parquet file sink <lake>/live, partitioned symbol/date (exactly-once: Spark's
-             file-sink commit log)
+             file-sink commit log), every spark.lake_trigger_seconds (60 s: one file per pair per batch)
   raw        every record, micro-batches back to back (spark.fast_trigger_seconds, 0 by default) ->
              foreachBatch, the fast path: per (pair, window) partial aggregates merged into the running windows
              on the driver, whose growing statistics (flood, price jump, spread, crossed quotes) are judged at
@@ -86,7 +86,8 @@ class StreamingJob:
         return f"{self.checkpoint_root}/{name}"
 
     def _trigger(self, query: str = "") -> dict:
-        seconds = self.settings.spark.fast_trigger_seconds if query == RAW else self.settings.spark.trigger_seconds
+        sp = self.settings.spark
+        seconds = {RAW: sp.fast_trigger_seconds, LAKE: sp.lake_trigger_seconds}.get(query, sp.trigger_seconds)
         return {"processingTime": f"{seconds} seconds"}
 
     FIRST_DETECTED_KEEP_MS = 24 * 3600 * 1000
@@ -111,7 +112,7 @@ class StreamingJob:
             self.queries[LAKE] = (
                 ticks.transform(with_lake_partitions).writeStream.queryName(LAKE).format("parquet")
                 .option("path", live_path(self.settings)).option("checkpointLocation", self._ckpt(LAKE))
-                .partitionBy("symbol", "date").outputMode("append").trigger(**self._trigger()).start())
+                .partitionBy("symbol", "date").outputMode("append").trigger(**self._trigger(LAKE)).start())
         if RAW in self.wanted:
             self.queries[RAW] = (
                 parsed.writeStream.queryName(RAW).foreachBatch(self._raw_batch)
@@ -195,6 +196,7 @@ class StreamingJob:
         at = now_ms()
         for a in alerts:
             a["detected_at"] = self._first_detected.setdefault(a["alert_id"], (a["window_start"], at))[1]
+            a["path"] = "fast"
         if self.alert_sink is not None:
             self.alert_sink.write(alerts)
         fresh = [a for a in alerts if a["detected_at"] == at]
@@ -238,6 +240,7 @@ class StreamingJob:
             alerts = collect_alerts(alerts_of_closed_windows(
                 aggs, carry_frame(self.spark, carry), self.thresholds_df(snap), snap.version, self.cfg))
             for a in alerts:
+                a["path"] = "close"
                 first = self._first_detected.get(a["alert_id"])
                 if first is not None:
                     a["detected_at"] = min(a["detected_at"], first[1])
@@ -299,6 +302,7 @@ class StreamingJob:
         w_ms = self.cfg.window_seconds * 1000
         for a in alerts:
             a["detected_at"] = self._first_detected.setdefault(a["alert_id"], (a["window_start"], at_ms))[1]
+            a["path"] = "stale"
         due = [a for a in alerts if at_ms - self._stale_written.get(a["alert_id"], 0) >= w_ms]
         if due and self.alert_sink is not None:
             self.alert_sink.write(due)

@@ -40,7 +40,7 @@ def scenario(stack, history, tag: str, speed: float):
         cassandra={"keyspace": f"fault_{tag}"},
         kafka={"topic_ticks": f"{tag}.fx.ticks", "topic_dlq": f"{tag}.fx.ticks.dlq", "topic_alerts": f"{tag}.fx.alerts"},
         spark={"lake_path": str(state / tag / "lake"), "checkpoint_dir": str(state / tag / "checkpoints"),
-               "trigger_seconds": 2.0, "driver_memory": "1g"},
+               "trigger_seconds": 2.0, "lake_trigger_seconds": 2.0, "driver_memory": "1g"},
         airflow={"supervisor_producer_command": f"produce replay {history} --speed {speed:g}",
                  "supervisor_streaming_command": "stream", "supervisor_stale_after_s": 120.0,
                  "supervisor_start_grace_s": 240.0, "supervisor_restart_budget": 30,

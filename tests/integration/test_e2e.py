@@ -124,6 +124,7 @@ def world(settings, tmp_path_factory):
            "FXTRUE_SPARK_LAKE_PATH": settings.lake_path,
            "FXTRUE_SPARK_CHECKPOINT_DIR": settings.checkpoint_dir,
            "FXTRUE_SPARK_TRIGGER_SECONDS": "2",
+           "FXTRUE_SPARK_LAKE_TRIGGER_SECONDS": "2",
            "FXTRUE_SPARK_SHUFFLE_PARTITIONS": "2",
            "FXTRUE_DETECTORS_VERSION_CHECK_SECONDS": "3"}
     learn = MarketModel(seed=21, rate_scale=RATE)

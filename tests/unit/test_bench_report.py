@@ -116,3 +116,31 @@ def test_a_failure_reason_is_one_line_naming_the_innermost_python_error():
     assert harness.failure_reason(KeyError()) == "KeyError"
     long = harness.failure_reason(OSError("x" * 1000), limit=50)
     assert len(long) == 50 and long.endswith("…") and "\n" not in long
+
+
+def test_latency_is_measured_from_the_offending_tick_to_the_first_record_of_each_alert_per_path():
+    from fxtrue.bench.latency import latencies_by_path
+
+    def alert(aid, ws, path):
+        return {"alert_id": aid, "pair": "EUR/USD", "window_start": ws, "path": path}
+
+    w0, w1 = "2026-11-30T10:00:00.000Z", "2026-11-30T10:00:10.000Z"
+    ms0 = 1_796_032_800_000  # 2026-11-30T10:00:00Z
+    offending = {("EUR/USD", ms0): ms0 + 3_000, ("EUR/USD", ms0 + 10_000): ms0 + 12_000}
+    records = [(alert("a", w0, "fast"), ms0 + 3_400), (alert("a", w0, "close"), ms0 + 16_000),
+               (alert("a", w0, "close"), ms0 + 17_000),  # a re-run batch re-sends: not a second alert
+               (alert("b", w1, "close"), ms0 + 26_500),  # no fast record: its first record is the close one
+               ({"alert_id": "c", "pair": "USD/JPY", "window_start": w0, "path": "fast"}, ms0 + 9_000)]  # no tick
+    lat = latencies_by_path(records, offending)
+    assert lat["first"] == [pytest.approx(0.4), pytest.approx(14.5)]
+    assert lat["fast"] == [pytest.approx(0.4)]
+    assert lat["close"] == [pytest.approx(13.0), pytest.approx(14.5)]
+
+
+def test_lateness_is_behind_the_newest_event_time_in_broker_order():
+    from fxtrue.bench.lateness import lateness_ms
+
+    # (kafka ts, partition, offset, event ts): broker order is by kafka ts, not by event time
+    records = [(1000, 0, 0, 500), (1003, 1, 0, 900), (1001, 2, 0, 700), (1004, 0, 1, 400), (1005, 1, 1, 950)]
+    assert lateness_ms(records) == [0, 0, 0, 500, 0]
+    assert lateness_ms([]) == []
