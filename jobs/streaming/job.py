@@ -68,7 +68,7 @@ class StreamingJob:
         self.queries = {}
         self.running = RunningWindows()
         self._newest_event_ms = 0  # newest tick event time the raw query has seen
-        self._raw_done_ms = now_ms()  # when the raw query last finished a micro-batch
+        self._raw_started_ms: int | None = None  # when the raw query's running micro-batch started
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
                          "stale_alerts_processing_time": 0}
         self._stale_written: dict[str, int] = {}
@@ -78,7 +78,10 @@ class StreamingJob:
         self._first_detected: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
-        self._thr_cache: tuple[str | None, DataFrame | None] = (None, None)
+        # thresholds version -> its cached DataFrame; the fast path and the detectors query judge from their own
+        # threads, so a version is unpersisted only two versions later (never under a running judgement)
+        self._thr_cache: dict[str | None, DataFrame] = {}
+        self._thr_lock = threading.Lock()
         self.listener = None  # ProgressListener, set by build(): heartbeats
 
     # -- wiring ------------------------------------------------------------------------------------------
@@ -143,6 +146,7 @@ class StreamingJob:
         from jobs.streaming.sinks import ticks_partition_writer, write_dlq
         from jobs.streaming.transformations import batch_window_parts
 
+        self._raw_started_ms = now_ms()
         batch.persist()
         try:
             valid = valid_ticks(batch)
@@ -170,7 +174,7 @@ class StreamingJob:
                             self.settings.kafka.topic_dlq)
         finally:
             batch.unpersist()
-            self._raw_done_ms = now_ms()
+            self._raw_started_ms = None
 
     def _judge_early(self, parts: list[dict]) -> list[dict]:
         """Merge a micro-batch's partial aggregates into the running windows and judge the touched ones
@@ -180,10 +184,13 @@ class StreamingJob:
 
         if not parts:
             return []
-        touched = self.running.merge(parts)
         self._newest_event_ms = max(self._newest_event_ms, *(r["last_ts"] for r in parts))
-        w_ms = self.cfg.window_seconds * 1000
-        self.running.prune(self._newest_event_ms - self.settings.spark.watermark_seconds * 1000 - w_ms)
+        # Windows the watermark has closed (or is about to) are the detectors query's: a backlog spanning
+        # hours is judged at close, not window by window here.
+        horizon = (self._newest_event_ms - self.settings.spark.watermark_seconds * 1000
+                   - self.cfg.window_seconds * 1000)
+        self.running.prune(horizon)
+        touched = self.running.merge([r for r in parts if r["window_end"] >= horizon])
         snap = self.holder.snapshot()
         if snap.version is None:  # warm-up: only crossed quotes can alert
             touched = [w for w in touched if w.get("crossed_count")]
@@ -217,13 +224,13 @@ class StreamingJob:
     def thresholds_df(self, snap) -> DataFrame:
         from fxtrue.detectors import thresholds_frame
 
-        version, df = self._thr_cache
-        if df is None or version != snap.version:
-            if df is not None:
-                df.unpersist()
-            df = thresholds_frame(self.spark, snap.thresholds).cache()
-            self._thr_cache = (snap.version, df)
-        return df
+        with self._thr_lock:
+            df = self._thr_cache.get(snap.version)
+            if df is None:
+                df = self._thr_cache[snap.version] = thresholds_frame(self.spark, snap.thresholds).cache()
+                for old in list(self._thr_cache)[:-2]:
+                    self._thr_cache.pop(old).unpersist()
+            return df
 
     def _detectors_batch(self, batch: DataFrame, batch_id: int) -> None:
         from fxtrue.detectors.judge import collect_alerts
@@ -280,7 +287,7 @@ class StreamingJob:
     def raw_lagging(self) -> bool:
         """True while the raw query (which notes arrivals) is stuck in a long batch: then the job, not the
         feed, is behind, and processing-time staleness cannot be judged. (Its batches follow each other
-        back to back, so "in a batch" alone says nothing: what counts is how long since the last one ended.)"""
+        back to back, so "in a batch" alone says nothing: what counts is how long the running one has taken.)"""
         q = self.queries.get(RAW)
         if q is None:
             return False
@@ -288,8 +295,9 @@ class StreamingJob:
             active = bool(q.status.get("isTriggerActive"))
         except Exception:  # noqa: BLE001 - a stopping query
             return True
+        started = self._raw_started_ms
         stuck_ms = max(self.RAW_STUCK_S, 4 * self.settings.spark.fast_trigger_seconds) * 1000
-        return active and now_ms() - self._raw_done_ms > stuck_ms
+        return active and started is not None and now_ms() - started > stuck_ms
 
     def check_stale(self, at_ms: int) -> list[dict]:
         from jobs.streaming.state import processing_time_stale
