@@ -25,3 +25,18 @@ class StackError(FxtrueError):
 
 class ServiceUnavailable(FxtrueError):
     """A service (Kafka, Cassandra) did not answer in time."""
+
+
+def redact(text: str, *secrets: str) -> str:
+    """`text` with each non-empty secret (as given and URL-encoded), any `p=`/`password=` URL parameter and any
+    `user:password@` of a URL replaced by `***`: for texts that may quote a URL carrying credentials (logs,
+    heartbeats, UIs)."""
+    import re
+    from urllib.parse import quote, quote_plus
+
+    for s in secrets:
+        if s:
+            for form in {s, quote(s, safe=""), quote_plus(s)}:
+                text = text.replace(form, "***")
+    text = re.sub(r"(://)[^/@\s]+:[^/@\s]*@", r"\1***@", text)
+    return re.sub(r"([?&](?:p|password)=)[^&#\s'\"]*", r"\1***", text)

@@ -98,20 +98,30 @@ def invalid_reason(df_cols: dict[str, Column] | None = None) -> Column:
              .when(~source.isin(*SOURCES), F.lit("unknown source")))
 
 
+# A tick stamped later than this after the broker received it is rejected: an event time from the future
+# would move the streaming job's watermark ahead for good (every later window "late", and the watermark is
+# kept in the checkpoint). Real feeds are behind the broker, not ahead (clock skew is well under this).
+MAX_AHEAD_OF_BROKER_MS = 60_000
+
+
 def parse_kafka_ticks(df: DataFrame) -> DataFrame:
     """Kafka rows (key, value bytes, ...) -> parsed columns plus `raw` and `invalid_reason`.
 
-    Rows that are not JSON objects of schema version 1 get a reason too; split with
-    `valid_ticks` / `rejected_ticks`.
+    Rows that are not JSON objects of schema version 1 get a reason too, and so do ticks stamped more than
+    MAX_AHEAD_OF_BROKER_MS after their arrival at the broker; split with `valid_ticks` / `rejected_ticks`.
     """
     raw = F.col("value").cast("string")
     parsed = F.from_json(raw, TICK_JSON_SCHEMA, {"mode": "PERMISSIVE", "allowNonNumericNumbers": "true"})
     out = (df.select(raw.alias("raw"), parsed.alias("j"), F.col("timestamp").alias("kafka_ts"))
              .select("raw", "kafka_ts", "j.*")
              .withColumnRenamed("ts", "ts_ms"))
+    ahead_s = (F.col("ts_ms") - F.unix_millis("kafka_ts")) / F.lit(1000.0)
     reason = (F.when(F.col("v").isNull() & F.col("pair").isNull(), F.lit("not a JSON tick object"))
                .when(F.col("v") != 1, F.concat(F.lit("unsupported schema version "), F.col("v").cast("string")))
-               .otherwise(invalid_reason()))
+               .otherwise(F.coalesce(invalid_reason(), F.when(
+                   ahead_s > F.lit(MAX_AHEAD_OF_BROKER_MS / 1000.0),
+                   F.concat(F.lit("ts is "), F.format_number(ahead_s, 0),
+                            F.lit(" s ahead of its arrival at the broker (clock or feed error)"))))))
     return out.withColumn("invalid_reason", reason)
 
 

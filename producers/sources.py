@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator, Protocol, Sequence
 
 from fxtrue import history
+from fxtrue.errors import redact
 from fxtrue.simulator.live import LiveSimulator
 from fxtrue.ticks import Rejection, Tick, now_epoch_ms
 from producers.truefx import Backoff, NotAuthorized, TransientError, TrueFXClient
@@ -75,7 +76,7 @@ class TrueFXSource:
         self.client.disconnect()
 
     def describe(self) -> dict[str, str]:
-        return {"source": "truefx", "url": self.client.url, "pairs": ",".join(self.client.pairs),
+        return {"source": "truefx", "url": redact(self.client.url), "pairs": ",".join(self.client.pairs),
                 "authenticated": str(self.client.authenticated), "errors": str(self.errors),
                 "last_error": self.last_error}
 

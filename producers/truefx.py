@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Callable, Sequence
 
-from fxtrue.errors import FxtrueError
+from fxtrue.errors import FxtrueError, redact
 from fxtrue.settings import TRUEFX_PAIRS
 from fxtrue.ticks import Rejection, Tick, now_epoch_ms, price_decimals, validate
 
@@ -207,8 +207,8 @@ class TrueFXClient:
 
         try:
             resp = self.http.get(self.url, params=params, timeout=self.timeout_s)
-        except requests.RequestException as exc:
-            raise TransientError(f"{type(exc).__name__}: {exc}") from None
+        except requests.RequestException as exc:  # its text quotes the URL, with the credentials of a connect
+            raise TransientError(redact(f"{type(exc).__name__}: {exc}", self.password)) from None
         self.last_request = self.clock()
         if resp.status_code >= 400:
             raise TransientError(f"HTTP {resp.status_code}: {resp.text[:120].strip()}")

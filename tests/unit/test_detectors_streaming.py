@@ -35,6 +35,18 @@ def as_json_lines(rows):
     return "\n".join(out) + "\n"
 
 
+def file_source(spark, folder):
+    """The job's source stand-in: tick JSON lines from files dropped into `folder` (created), parsed as the
+    Kafka source parses them (kafka_ts = when the file is read)."""
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def source():
+        return (spark.readStream.text(str(folder))
+                .select(F.col("value").cast("binary").alias("value"), F.current_timestamp().alias("timestamp"))
+                .transform(parse_kafka_ticks))
+    return source
+
+
 def tick_row(pair, ms, bid, ask):
     dt = datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
     return (pair, dt, bid, ask, None, None, None, "sim", dt)
@@ -58,13 +70,7 @@ def test_detector_query_closes_windows_drops_late_ticks_and_switches_version(spa
     settings = load_settings().replace(spark={"trigger_seconds": 0.5, "watermark_seconds": 30},
                                        state_dir=str(tmp_path / "state"))
     src = tmp_path / "in"
-    src.mkdir()
-
-    def source():
-        return (spark.readStream.text(str(src))
-                .select(F.col("value").cast("binary").alias("value"), F.current_timestamp().alias("timestamp"))
-                .transform(parse_kafka_ticks))
-
+    source = file_source(spark, src)
     sink = ListSink()
     job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=sink, queries=(DETECTORS,),
                        checkpoint_root=str(tmp_path / "ckpt"))

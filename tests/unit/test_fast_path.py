@@ -9,11 +9,11 @@ import pytest
 from pyspark.sql import functions as F
 
 from detector_data import T0_MS, learn_thresholds, simulated_rows, ticks_frame
-from fxtrue.detectors import pair_window_aggregates
 from fxtrue.frames import parse_kafka_ticks
+from fxtrue.detectors import pair_window_aggregates
 from fxtrue.settings import load_settings
 from jobs.streaming.state import RunningWindows, merge_aggregates
-from test_detectors_streaming import ListSink, as_json_lines, tick_row
+from test_detectors_streaming import ListSink, as_json_lines, file_source, tick_row
 
 CFG = load_settings().detectors
 T1 = T0_MS + 30 * 60_000
@@ -73,13 +73,7 @@ def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark
     settings = load_settings().replace(spark={"trigger_seconds": 0.5, "fast_trigger_seconds": 0.0,
                                               "watermark_seconds": 5}, state_dir=str(tmp_path / "state"))
     src = tmp_path / "in"
-    src.mkdir()
-
-    def source():
-        return (spark.readStream.text(str(src))
-                .select(F.col("value").cast("binary").alias("value"), F.current_timestamp().alias("timestamp"))
-                .transform(parse_kafka_ticks))
-
+    source = file_source(spark, src)
     sink = ListSink()
     job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=sink, queries=(RAW, DETECTORS),
                        checkpoint_root=str(tmp_path / "ckpt"))
@@ -142,3 +136,36 @@ def test_early_judgement_never_fires_where_the_closed_window_would_not(spark, v1
         fired = {a["alert_id"] for a in alerts_of_running_windows(
             aggregates_frame(spark, list(prefix.values())), thr, "v1", CFG).collect()}
         assert fired <= closed, fired - closed
+
+
+def test_a_tick_from_the_future_is_rejected_and_leaves_the_watermark_alone(spark, tmp_path):
+    """One tick stamped years ahead must not move the watermark (every later window would be 'late' for
+    good): it is rejected (to the DLQ) for being ahead of its arrival at the broker."""
+    from fxtrue.frames import rejected_ticks
+    from jobs.streaming.job import DETECTORS, StreamingJob
+    from jobs.streaming.state import ThresholdsHolder
+
+    holder = ThresholdsHolder(lambda: None, lambda v: None, "00:30")
+    holder.load()
+    settings = load_settings().replace(spark={"trigger_seconds": 0.5, "watermark_seconds": 5},
+                                       state_dir=str(tmp_path / "state"))
+    src = tmp_path / "in"
+    source = file_source(spark, src)
+    rows, _ = simulated_rows(T1, T1 + 20_000, seed=5)
+    future = tick_row("EUR/USD", 4_070_908_800_000, 1.1, 1.2)  # 2099-01-01
+    (src / "1.json").write_text(as_json_lines(rows[:50] + [future] + rows[50:]))
+    parsed = spark.read.text(str(src)).select(F.col("value").cast("binary").alias("value"),
+                                              F.current_timestamp().alias("timestamp")).transform(parse_kafka_ticks)
+    reasons = [r["reason"] for r in rejected_ticks(parsed).collect()]
+    assert len(reasons) == 1 and "ahead of its arrival at the broker" in reasons[0], reasons
+
+    job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=ListSink(), queries=(DETECTORS,),
+                       checkpoint_root=str(tmp_path / "ckpt"))
+    job.start()
+    try:
+        q = job.queries[DETECTORS]
+        q.processAllAvailable()
+        watermark = q.lastProgress["eventTime"].get("watermark", "")
+        assert watermark.startswith("2026-"), watermark
+    finally:
+        job.stop()

@@ -151,3 +151,27 @@ def test_parser_never_raises(body):
 def test_row_parser_never_raises(fields):
     item = parse_row(fields, NOW)
     assert isinstance(item, (Tick, Rejection))
+
+
+def test_an_unreachable_truefx_never_quotes_the_password():
+    """The connect URL carries the password; the error text goes to logs and the producer heartbeat."""
+    import socket
+
+    from producers.truefx import TransientError, TrueFXClient
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    client = TrueFXClient(f"http://127.0.0.1:{port}/rates/connect.html", "alice", "pa ss&wörd", timeout_s=2)
+    with pytest.raises(TransientError) as err:
+        client.connect()
+    text = str(err.value)
+    assert "Connection" in text and "pa ss" not in text and "p=pa" not in text and "w%C3%B6rd" not in text, text
+
+
+def test_redact_hides_secrets_and_password_parameters():
+    from fxtrue.errors import redact
+
+    assert redact("GET /c?u=a&p=s3cr%21t&q=x failed: s3cr!t", "s3cr!t") == "GET /c?u=a&p=***&q=x failed: ***"
+    assert redact("https://h/x?password=abc", "") == "https://h/x?password=***"
+    assert redact("https://bob:hunter2@h/rates") == "https://***@h/rates"
