@@ -36,6 +36,9 @@ def session_conf(settings: Settings, app_name: str, *, with_kafka: bool = True) 
         # commit a state store by writing the changes of the batch, not a full snapshot every batch
         "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
         "spark.sql.adaptive.enabled": "true",
+        # the streaming job's fast path runs its jobs in a pool of its own: its small, latency-bound jobs are
+        # not queued behind the bulk queries' tasks
+        "spark.scheduler.mode": "FAIR",
         "spark.ui.showConsoleProgress": "false",
         "spark.driver.extraJavaOptions": "-Duser.timezone=UTC",
         "spark.executor.extraJavaOptions": "-Duser.timezone=UTC",

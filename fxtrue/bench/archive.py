@@ -14,7 +14,7 @@ from fxtrue.bench.ingest import replay_once, simulate
 TITLE = "raw ticks into Cassandra (rows/s) vs one synchronous INSERT per tick"
 
 
-BATCHES = 10  # the backlog is read in about this many micro-batches; the first one (start-up) is not timed
+BATCHES = 5  # the backlog is read in about this many micro-batches; the first one (start-up) is not timed
 
 
 def our_path(ctx: BenchContext, settings, session, n_ticks: int, timeout_s: float) -> tuple[int, float]:
@@ -107,7 +107,7 @@ def run(ctx: BenchContext) -> BenchResult:
     require("jobs.streaming.sinks", "CassandraSink", "the streaming job's Cassandra sink")
     from fxtrue import cassandra
 
-    scale = 0.01 if ctx.quick else 0.1
+    scale = 0.05 if ctx.quick else 0.2
     files, _ = simulate(ctx, 1, scale)
     s = ctx.isolated("arc")
     n, _ = replay_once(s, files)

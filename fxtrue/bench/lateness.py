@@ -4,7 +4,7 @@ figure the streaming job's watermark (spark.watermark_seconds) must cover, or cl
 For each source, ticks are produced into a topic of their own through the real producer path (source ->
 producer loop -> KafkaSink), then read back in broker order (Kafka timestamp, then partition and offset);
 a tick's lateness is the newest event time among the ticks before it minus its own event time (0 when it is
-the newest). Sources: replay of simulated history files (as fast as possible), the live simulator (`produce
+the newest). Sources: a paced replay of simulated history files (REPLAY_SPEED), the live simulator (`produce
 sim`), and the TrueFX protocol polled from the project's TrueFX mock serving the simulator (`produce
 truefx`). There is no reference to compare with: the figure is a property of the feed, not a speed."""
 
@@ -13,6 +13,10 @@ from __future__ import annotations
 import threading
 
 from fxtrue.bench.harness import BenchContext, BenchResult, Figure, percentile, require
+
+# A paced replay (one simulated minute per second). At speed 0 a day passes in seconds: one millisecond of
+# broker time then spans seconds of event time, and ties between partitions look like lateness.
+REPLAY_SPEED = 60
 
 TITLE = "tick lateness behind the newest event time on fx.ticks, per source (sets the watermark)"
 
@@ -57,9 +61,9 @@ def produce_live(source, s, seconds: float) -> None:
 
 def run(ctx: BenchContext) -> BenchResult:
     from fxtrue import kafka
-    from fxtrue.bench.ingest import replay_once, simulate
+    from fxtrue.bench.ingest import simulate
     from fxtrue.simulator import LiveSimulator
-    from producers.sources import SimulatorSource, TrueFXSource
+    from producers.sources import ReplaySource, SimulatorSource, TrueFXSource
     from producers.truefx import TrueFXClient
     from producers.truefx_mock import TrueFXMockServer
 
@@ -73,9 +77,9 @@ def run(ctx: BenchContext) -> BenchResult:
         return s
 
     s = topic("replay")
-    files, _ = simulate(ctx, 1, 0.01 if ctx.quick else 0.05)
-    replay_once(s, files)
-    measured = {"replay (history files, speed 0)": read_back(s)}
+    files, _ = simulate(ctx, 1, 0.05)
+    produce_live(ReplaySource(files, speed=REPLAY_SPEED), s, live_s)
+    measured = {f"replay (history files, speed {REPLAY_SPEED:g})": read_back(s)}
 
     s = topic("sim")
     produce_live(SimulatorSource(LiveSimulator(seed=3)), s, live_s)

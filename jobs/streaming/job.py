@@ -1,14 +1,15 @@
 """The speed layer: Spark Structured Streaming from fx.ticks to the tick lake, Cassandra and fx.alerts.
 
 sources (Kafka fx.ticks, explicit schema) -> transformations (validation, watermark, trends, detector
-windows) -> sinks, as four queries on one parsed stream:
+windows) -> sinks, as five queries on one parsed stream:
   lake       valid ticks -> Parquet file sink <lake>/live, partitioned symbol/date (exactly-once: Spark's
              file-sink commit log), every spark.lake_trigger_seconds (60 s: one file per pair per batch)
-  raw        every record, micro-batches back to back (spark.fast_trigger_seconds, 0 by default) ->
-             foreachBatch, the fast path: per (pair, window) partial aggregates merged into the running windows
-             on the driver, whose growing statistics (flood, price jump, spread, crossed quotes) are judged at
-             once -> early alerts; each pair's last arrival (processing-time stale_feed); then valid ticks to
-             ticks_by_pair_day (TTL, single-partition batches) and rejected records to the DLQ topic
+  raw        every record -> foreachBatch: valid ticks to ticks_by_pair_day (TTL, single-partition UNLOGGED
+             batches from the executors), rejected records to the DLQ topic
+  fast       valid ticks, micro-batches back to back (spark.fast_trigger_seconds, 0 by default) in a FAIR
+             scheduler pool of their own -> foreachBatch: per (pair, window) partial aggregates merged into
+             the running windows on the driver, whose growing statistics (flood, price jump, spread, crossed
+             quotes) are judged at once -> early alerts; each pair's last arrival (processing-time stale_feed)
   trends     sliding windows, update mode with the watermark -> trends_by_pair_day
   detectors  tumbling windows, append mode with the watermark (a window is judged when the watermark passes
              its end) -> foreachBatch: statistics + judge with the thresholds in force -> alerts to
@@ -36,8 +37,9 @@ from pyspark.sql import functions as F
 
 log = logging.getLogger("fxtrue.streaming")
 
-LAKE, RAW, TRENDS, DETECTORS = "lake", "raw", "trends", "detectors"
-ALL_QUERIES = (LAKE, RAW, TRENDS, DETECTORS)
+LAKE, RAW, FAST, TRENDS, DETECTORS = "lake", "raw", "fast", "trends", "detectors"
+ALL_QUERIES = (LAKE, RAW, FAST, TRENDS, DETECTORS)
+FAST_POOL = "fast"  # the fast path's jobs run in a FAIR scheduler pool of their own
 
 
 def now_ms() -> int:
@@ -68,7 +70,7 @@ class StreamingJob:
         self.queries = {}
         self.running = RunningWindows()
         self._newest_event_ms = 0  # newest tick event time the raw query has seen
-        self._raw_started_ms: int | None = None  # when the raw query's running micro-batch started
+        self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
                          "stale_alerts_processing_time": 0}
         self._stale_written: dict[str, int] = {}
@@ -90,7 +92,7 @@ class StreamingJob:
 
     def _trigger(self, query: str = "") -> dict:
         sp = self.settings.spark
-        seconds = {RAW: sp.fast_trigger_seconds, LAKE: sp.lake_trigger_seconds}.get(query, sp.trigger_seconds)
+        seconds = {FAST: sp.fast_trigger_seconds, LAKE: sp.lake_trigger_seconds}.get(query, sp.trigger_seconds)
         return {"processingTime": f"{seconds} seconds"}
 
     FIRST_DETECTED_KEEP_MS = 24 * 3600 * 1000
@@ -120,6 +122,10 @@ class StreamingJob:
             self.queries[RAW] = (
                 parsed.writeStream.queryName(RAW).foreachBatch(self._raw_batch)
                 .option("checkpointLocation", self._ckpt(RAW)).trigger(**self._trigger(RAW)).start())
+        if FAST in self.wanted:
+            self.queries[FAST] = (
+                valid_ticks(parsed, "kafka_ts").writeStream.queryName(FAST).foreachBatch(self._fast_batch)
+                .option("checkpointLocation", self._ckpt(FAST)).trigger(**self._trigger(FAST)).start())
         if TRENDS in self.wanted:
             self.queries[TRENDS] = (
                 trend_aggregates(windowed, self.cfg).writeStream.queryName(TRENDS).outputMode("update")
@@ -138,33 +144,20 @@ class StreamingJob:
 
     # -- foreachBatch bodies -----------------------------------------------------------------------------
     def _raw_batch(self, batch: DataFrame, batch_id: int) -> None:
-        """The fast path and the archive, on every record once: per (pair, window) partial aggregates (one
-        Spark job) feed the running windows, whose early statistics are judged at once (alerts first, for
-        latency), and each pair's newest arrival (processing-time stale_feed); then valid ticks go to
-        Cassandra from the executors and rejected records to the DLQ."""
+        """The archive: valid ticks to Cassandra from the executors (counted with an accumulator, no extra
+        job), rejected records to the DLQ."""
         from fxtrue.frames import rejected_ticks, valid_ticks
         from jobs.streaming.sinks import ticks_partition_writer, write_dlq
-        from jobs.streaming.transformations import batch_window_parts
 
-        self._raw_started_ms = now_ms()
         batch.persist()
         try:
-            valid = valid_ticks(batch)
-            parts = [r.asDict() for r in batch_window_parts(valid_ticks(batch, "kafka_ts"), self.cfg).collect()]
-            self._judge_early(parts)
-            sources = set()
-            for r in parts:
-                self.last_seen.update(r["pair"], int(r["last_ts"]), int(r["arrival_ms"] or now_ms()))
-                sources.update(r["sources"])
-            if sources:
-                self.holder.note_feed_kinds(sources)
             if self.cassandra is not None:
-                # Written from the executors (in parallel, nothing collected on the driver).
-                (valid.select(  # in sinks.TICK_ROW_FIELDS order
+                written = self.spark.sparkContext.accumulator(0)
+                (valid_ticks(batch).select(  # in sinks.TICK_ROW_FIELDS order
                     "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
                     F.unix_millis("received_at").alias("received_at"))
-                 .foreachPartition(ticks_partition_writer(self.settings)))
-                self.counters["ticks_written"] += sum(int(r["tick_count"]) for r in parts)
+                 .foreachPartition(ticks_partition_writer(self.settings, written)))
+                self.counters["ticks_written"] += written.value
             rejected = rejected_ticks(batch)
             n_rejected = rejected.count()
             if n_rejected:
@@ -174,7 +167,26 @@ class StreamingJob:
                             self.settings.kafka.topic_dlq)
         finally:
             batch.unpersist()
-            self._raw_started_ms = None
+
+    def _fast_batch(self, ticks: DataFrame, batch_id: int) -> None:
+        """The fast path, micro-batches back to back in a scheduler pool of its own: per (pair, window)
+        partial aggregates of the batch's valid ticks (one Spark job) feed the running windows, whose early
+        statistics are judged at once, and each pair's newest arrival (processing-time stale_feed)."""
+        from jobs.streaming.transformations import batch_window_parts
+
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", FAST_POOL)
+        self._fast_started_ms = now_ms()
+        try:
+            parts = [r.asDict() for r in batch_window_parts(ticks, self.cfg).collect()]
+            self._judge_early(parts)
+            sources = set()
+            for r in parts:
+                self.last_seen.update(r["pair"], int(r["last_ts"]), int(r["arrival_ms"] or now_ms()))
+                sources.update(r["sources"])
+            if sources:
+                self.holder.note_feed_kinds(sources)
+        finally:
+            self._fast_started_ms = None
 
     def _judge_early(self, parts: list[dict]) -> list[dict]:
         """Merge a micro-batch's partial aggregates into the running windows and judge the touched ones
@@ -282,27 +294,27 @@ class StreamingJob:
             except Exception as exc:  # noqa: BLE001 - keep checking; the queries are unaffected
                 log.warning("driver timer: %s", exc)
 
-    RAW_STUCK_S = 10.0
+    FAST_STUCK_S = 10.0
 
-    def raw_lagging(self) -> bool:
-        """True while the raw query (which notes arrivals) is stuck in a long batch: then the job, not the
+    def fast_lagging(self) -> bool:
+        """True while the fast query (which notes arrivals) is stuck in a long batch: then the job, not the
         feed, is behind, and processing-time staleness cannot be judged. (Its batches follow each other
         back to back, so "in a batch" alone says nothing: what counts is how long the running one has taken.)"""
-        q = self.queries.get(RAW)
+        q = self.queries.get(FAST)
         if q is None:
             return False
         try:
             active = bool(q.status.get("isTriggerActive"))
         except Exception:  # noqa: BLE001 - a stopping query
             return True
-        started = self._raw_started_ms
-        stuck_ms = max(self.RAW_STUCK_S, 4 * self.settings.spark.fast_trigger_seconds) * 1000
+        started = self._fast_started_ms
+        stuck_ms = max(self.FAST_STUCK_S, 4 * self.settings.spark.fast_trigger_seconds) * 1000
         return active and started is not None and now_ms() - started > stuck_ms
 
     def check_stale(self, at_ms: int) -> list[dict]:
         from jobs.streaming.state import processing_time_stale
 
-        if self.raw_lagging():
+        if self.fast_lagging():
             return []
         alerts = processing_time_stale(at_ms, self.last_seen, self.holder.snapshot(),
                                        self.settings.truefx.pairs, self.cfg)

@@ -171,19 +171,23 @@ def worker_sink(settings: Settings) -> CassandraSink:
     return sink
 
 
-def ticks_partition_writer(settings: Settings, chunk: int = 20000):
+def ticks_partition_writer(settings: Settings, written=None, chunk: int = 20000):
     """foreachPartition function: upsert a partition's ticks (columns of CassandraSink.write_ticks, times in
-    epoch ms) from the executor, so the driver never holds a batch's ticks."""
+    epoch ms) from the executor, so the driver never holds a batch's ticks; `written` (an accumulator) counts
+    the rows."""
     def write(rows) -> None:
         sink = worker_sink(settings)
         buf: list = []
+        n = 0
         for r in rows:
             buf.append(r)
             if len(buf) >= chunk:
-                sink.write_ticks(buf)
+                n += sink.write_ticks(buf)
                 buf = []
         if buf:
-            sink.write_ticks(buf)
+            n += sink.write_ticks(buf)
+        if written is not None:
+            written.add(n)
     return write
 
 

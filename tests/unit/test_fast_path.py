@@ -64,7 +64,7 @@ def v1(spark):
 
 
 def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark, tmp_path, v1):
-    from jobs.streaming.job import DETECTORS, RAW, StreamingJob
+    from jobs.streaming.job import DETECTORS, FAST, StreamingJob
     from jobs.streaming.state import ThresholdsHolder
 
     thresholds, model = v1
@@ -75,7 +75,7 @@ def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark
     src = tmp_path / "in"
     source = file_source(spark, src)
     sink = ListSink()
-    job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=sink, queries=(RAW, DETECTORS),
+    job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=sink, queries=(FAST, DETECTORS),
                        checkpoint_root=str(tmp_path / "ckpt"))
     clean, _ = simulated_rows(T1, T1 + 28_000, model=model)
     jpy = [r for r in clean if r[0] == "USD/JPY"][-1]
@@ -85,7 +85,7 @@ def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark
     (src / "1.json").write_text(as_json_lines(clean + events))
     job.start()
     try:
-        job.queries[RAW].processAllAvailable()
+        job.queries[FAST].processAllAvailable()
         job.queries[DETECTORS].processAllAvailable()
         early = {a["alert_id"]: a for a in sink.alerts}
         want = {("price_jump", "USD/JPY", T1 + 20_000), ("spread", "EUR/USD", T1 + 20_000)}
@@ -96,7 +96,7 @@ def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark
 
         more, _ = simulated_rows(T1 + 28_000, T1 + 60_000, model=model)
         (src / "2.json").write_text(as_json_lines(more))
-        job.queries[RAW].processAllAvailable()
+        job.queries[FAST].processAllAvailable()
         job.queries[DETECTORS].processAllAvailable()
         rows = {}
         for a in sink.alerts:  # the sinks upsert by alert id: the last write of an id is its row
