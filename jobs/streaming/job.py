@@ -202,10 +202,11 @@ class StreamingJob:
         horizon = (self._newest_event_ms - self.settings.spark.watermark_seconds * 1000
                    - self.cfg.window_seconds * 1000)
         self.running.prune(horizon)
-        touched = self.running.merge([r for r in parts if r["window_end"] >= horizon])
+        recent = [r for r in parts if r["window_end"] >= horizon]
+        touched = self.running.merge(recent)
         snap = self.holder.snapshot()
-        if snap.version is None:  # warm-up: only crossed quotes can alert
-            touched = [w for w in touched if w.get("crossed_count")]
+        if snap.version is None:  # warm-up: only a window that got a new crossed quote can newly alert
+            touched = [w for w, r in zip(touched, recent) if r.get("crossed_count")]
         if not touched:
             return []
         alerts = collect_alerts(alerts_of_running_windows(
