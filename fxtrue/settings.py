@@ -88,9 +88,11 @@ class SparkSettings:
     trigger_seconds: float = 5.0
     # the lake's file sink: one Parquet file per pair per micro-batch, so a slower cadence than the others
     lake_trigger_seconds: float = 60.0
-    # the raw query (archive, DLQ, arrivals, per-tick and early alerts): 0 = a new micro-batch as soon as the
-    # previous one ends (alerts within about a second of the offending tick)
+    # the fast query (early alerts of running windows, arrivals for stale_feed): 0 = a new micro-batch as soon
+    # as the previous one ends
     fast_trigger_seconds: float = 0.0
+    # how late a tick may be behind the newest event time and still count in its closed window: 5x the
+    # worst lateness measured on a live source (`fxtrue bench --only lateness`: TrueFX polled, ~1 s)
     watermark_seconds: int = 5
     max_offsets_per_trigger: int = 200000
 

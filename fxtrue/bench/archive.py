@@ -1,6 +1,7 @@
 """archive: raw ticks from Kafka into Cassandra (rows/s) through our path (the streaming job's raw query:
-Spark micro-batches -> CassandraSink.write_ticks, single-partition UNLOGGED batches, many in flight) beside the naive baseline, a
-kafka-python consumer loop doing one synchronous INSERT per tick, measured in the same run on the same ticks."""
+Spark micro-batches -> CassandraSink.write_ticks, single-partition UNLOGGED batches, many in flight) beside
+the naive baseline, a kafka-python consumer loop doing one synchronous INSERT per tick, measured in the same
+run on the same ticks."""
 
 from __future__ import annotations
 

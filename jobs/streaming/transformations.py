@@ -52,9 +52,10 @@ AGG_MS = ("window_start", "window_end", "first_ts", "last_ts", "last_received_at
 
 
 def batch_window_parts(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
-    """Valid ticks of one micro-batch (static, with kafka_ts) -> per (pair, window) partial aggregates (AGG_COLUMNS, times as
-    epoch ms) plus `arrival_ms` (newest broker timestamp) and `sources`: what the fast path merges into its
-    running windows and what the processing-time stale_feed check learns arrivals from, in one Spark job."""
+    """Valid ticks of one micro-batch (static, with kafka_ts) -> per (pair, window) partial aggregates
+    (AGG_COLUMNS, times as epoch ms) plus `arrival_ms` (newest broker timestamp) and `sources`: what the fast
+    path merges into its running windows and what the processing-time stale_feed check learns arrivals from,
+    in one Spark job."""
     aggs = pair_window_aggregates(ticks, cfg, extra={"arrival_ms": F.max(F.unix_millis("kafka_ts")),
                                                      "sources": F.collect_set("source")})
     return aggs.select(*[F.unix_millis(c).alias(c) if c in AGG_MS else F.col(c) for c in AGG_COLUMNS],
