@@ -71,6 +71,7 @@ class StreamingJob:
         self.running = RunningWindows()
         self._newest_event_ms = 0  # newest tick event time the raw query has seen
         self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
+        self._written = None  # accumulator: ticks the raw query's executors wrote to Cassandra
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
                          "stale_alerts_processing_time": 0}
         self._stale_written: dict[str, int] = {}
@@ -152,12 +153,13 @@ class StreamingJob:
         batch.persist()
         try:
             if self.cassandra is not None:
-                written = self.spark.sparkContext.accumulator(0)
+                if self._written is None:  # one accumulator for the job's life (they are never unregistered)
+                    self._written = self.spark.sparkContext.accumulator(0)
                 (valid_ticks(batch).select(  # in sinks.TICK_ROW_FIELDS order
                     "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
                     F.unix_millis("received_at").alias("received_at"))
-                 .foreachPartition(ticks_partition_writer(self.settings, written)))
-                self.counters["ticks_written"] += written.value
+                 .foreachPartition(ticks_partition_writer(self.settings, self._written)))
+                self.counters["ticks_written"] = int(self._written.value)
             rejected = rejected_ticks(batch)
             n_rejected = rejected.count()
             if n_rejected:
