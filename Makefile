@@ -49,7 +49,7 @@ test-under-load:
 
 # The fault suite (kill -9 of the streaming job five times in a replay, Kafka and Cassandra restarted
 # mid-stream, the producer killed and brought back by the supervisor), each ending with exact counts. It runs
-# on its own throw-away stack on free ports (never the shared one); 22 minutes on 2 busy cores.
+# on its own throw-away stack on free ports (never the shared one); about 20 minutes on 2 quiet cores, 23 with both kept busy.
 fault: setup
 	$(BIN)/python -m pytest tests/fault -m fault -v -ra --timeout 1800 $(PYTEST_ARGS)
 
