@@ -69,7 +69,7 @@ class StreamingJob:
         self.last_seen = LastSeen()
         self.queries = {}
         self.running = RunningWindows()
-        self._newest_event_ms = 0  # newest tick event time the raw query has seen
+        self._newest_event_ms = 0  # newest tick event time the fast query has seen
         self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
         self._written = None  # accumulator: ticks the raw query's executors wrote to Cassandra
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
