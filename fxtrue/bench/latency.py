@@ -24,16 +24,16 @@ def offending_ticks(spark, s) -> dict[tuple[str, int], int]:
     """(pair, window start ms) -> the smallest Kafka timestamp (ms) of a crossed quote in that window."""
     from pyspark.sql import functions as F
 
+    from fxtrue.detectors.statistics import floor_to_window
     from fxtrue.frames import parse_kafka_ticks, valid_ticks
     from fxtrue.kafka import spark_options
 
-    w_ms = s.detectors.window_seconds * 1000
     ticks = valid_ticks(parse_kafka_ticks(
         spark.read.format("kafka").options(**spark_options(s)).option("subscribe", s.kafka.topic_ticks)
         .option("startingOffsets", "earliest").load()), "kafka_ts")
-    ts = F.unix_millis("ts")
+    window_start = F.unix_millis(floor_to_window(F.col("ts"), s.detectors.window_seconds))
     rows = (ticks.where(F.col("bid") > F.col("ask"))
-                 .groupBy("pair", (ts - ts % w_ms).alias("ws"))
+                 .groupBy("pair", window_start.alias("ws"))
                  .agg(F.min(F.unix_millis("kafka_ts")).alias("sent_ms")).collect())
     return {(r["pair"], int(r["ws"])): int(r["sent_ms"]) for r in rows}
 
@@ -53,12 +53,12 @@ def latencies_by_path(records: list[tuple[dict, int]], offending: dict[tuple[str
     """Seconds from the offending tick to the alert: "first" (the first record of each alert id, whichever path
     sent it), and per path ("fast", "close") the first record that path sent. Alerts whose window has no
     crossed quote on fx.ticks are left out."""
-    from datetime import datetime
+    from fxtrue.simulator.scenarios import parse_iso_ms
 
     out: dict[str, list[float]] = {"first": [], "fast": [], "close": []}
     seen: set[tuple[str, str]] = set()
     for alert, sent_ms in sorted(records, key=lambda r: r[1]):
-        ws = int(datetime.fromisoformat(alert["window_start"].replace("Z", "+00:00")).timestamp() * 1000)
+        ws = parse_iso_ms(alert["window_start"])
         tick_ms = offending.get((alert.get("pair"), ws))
         if tick_ms is None:
             continue

@@ -65,7 +65,7 @@ def try_level(ctx: BenchContext, base, session, rate: int, period_s: float, warm
     per_batch = int(rate * trigger_s)
     total = int(rate * (period_s + warmup_s + 4 * trigger_s))
     fill_backlog(spark, s, total, start_ms, EVENT_RATE)
-    # Every query paced by the same trigger (the raw query's back-to-back batches would drain the backlog
+    # Every query paced by the same trigger (the fast query's back-to-back batches would drain the backlog
     # faster than R and end the level early): a level is sustained when each query keeps up with R.
     s = s.replace(spark={"max_offsets_per_trigger": per_batch, "trigger_seconds": trigger_s,
                          "fast_trigger_seconds": trigger_s, "lake_trigger_seconds": trigger_s})

@@ -303,16 +303,9 @@ class StreamingJob:
         """True while the fast query (which notes arrivals) is stuck in a long batch: then the job, not the
         feed, is behind, and processing-time staleness cannot be judged. (Its batches follow each other
         back to back, so "in a batch" alone says nothing: what counts is how long the running one has taken.)"""
-        q = self.queries.get(FAST)
-        if q is None:
-            return False
-        try:
-            active = bool(q.status.get("isTriggerActive"))
-        except Exception:  # noqa: BLE001 - a stopping query
-            return True
-        started = self._fast_started_ms
+        started = self._fast_started_ms  # set only while a fast micro-batch runs
         stuck_ms = max(self.FAST_STUCK_S, 4 * self.settings.spark.fast_trigger_seconds) * 1000
-        return active and started is not None and now_ms() - started > stuck_ms
+        return started is not None and now_ms() - started > stuck_ms
 
     def check_stale(self, at_ms: int) -> list[dict]:
         from jobs.streaming.state import processing_time_stale
