@@ -17,6 +17,7 @@ from fxtrue.heartbeats import PRODUCER, STREAMING
 from fxtrue.settings import Settings
 
 log = logging.getLogger(__name__)
+UNAVAILABLE = "unavailable (the reason is in the dashboard's log)"
 
 
 def _now(now: datetime | None) -> datetime:
@@ -68,22 +69,24 @@ def data_quality(data: DashboardData, settings: Settings):
     return panels.dq_panel(data.dq_runs(), settings.dq_docs_dir, DQ_DOCS_ROUTE)
 
 
-def register(app, get_data: Callable[[], DashboardData], settings: Settings) -> None:
-    """Wire the functions above to the layout's components."""
+def register(app, get_data: Callable[[], DashboardData], settings: Settings,
+             clean: Callable[[str], str] = lambda text: text) -> None:
+    """Wire the functions above to the layout's components. A failed read shows a generic note in its panel;
+    the detail goes to the log through `clean` (redaction), never to the browser."""
     from dash import Input, Output, no_update
 
     def guarded(fn, fallback):
         try:
             return fn()
         except Exception as exc:  # a dashboard keeps serving while Cassandra restarts
-            log.warning("dashboard read failed: %s", exc)
-            return fallback(exc)
+            log.warning("dashboard read failed: %s", clean(f"{type(exc).__name__}: {exc}"))
+            return fallback(UNAVAILABLE)
 
     @app.callback(Output("price-chart", "figure"), Output("last-update", "children"),
                   Input("pair", "value"), Input("chart-range", "value"), Input("tick", "n_intervals"))
     def _chart(pair, range_s, _n):
         return guarded(lambda: chart(get_data(), pair, range_s),
-                       lambda exc: (no_update, f"data unavailable: {exc}"))
+                       lambda note: (no_update, f"data {note}"))
 
     @app.callback(Output("alerts-grid", "rowData"), Output("alerts-count", "children"),
                   Output("alerts-severity", "options"),
@@ -91,17 +94,17 @@ def register(app, get_data: Callable[[], DashboardData], settings: Settings) -> 
                   Input("alerts-severity", "value"), Input("alerts-range", "value"), Input("slow", "n_intervals"))
     def _alerts(detectors, pairs, severities, range_s, _n):
         return guarded(lambda: alerts_table(get_data(), detectors, pairs, severities, range_s),
-                       lambda exc: (no_update, f"alerts unavailable: {exc}", no_update))
+                       lambda note: (no_update, f"alerts {note}", no_update))
 
     @app.callback(Output("thresholds-panel", "children"),
                   Input("thresholds-hour", "value"), Input("slow", "n_intervals"))
     def _thresholds(hour, _n):
-        return guarded(lambda: thresholds(get_data(), settings, hour), lambda exc: f"thresholds unavailable: {exc}")
+        return guarded(lambda: thresholds(get_data(), settings, hour), lambda note: f"thresholds {note}")
 
     @app.callback(Output("health-panel", "children"), Input("tick", "n_intervals"))
     def _health(_n):
-        return guarded(lambda: health(get_data()), lambda exc: f"health unavailable: {exc}")
+        return guarded(lambda: health(get_data()), lambda note: f"health {note}")
 
     @app.callback(Output("dq-panel", "children"), Input("slow", "n_intervals"))
     def _dq(_n):
-        return guarded(lambda: data_quality(get_data(), settings), lambda exc: f"data quality unavailable: {exc}")
+        return guarded(lambda: data_quality(get_data(), settings), lambda note: f"data quality {note}")

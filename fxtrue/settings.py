@@ -138,9 +138,16 @@ class TrueFXSettings:
 class DashboardSettings:
     host: str = "127.0.0.1"
     port: int = 8050
+    # Basic auth (both or neither), from the environment or a secret store (never a file in the repository).
     username: str = ""
     password: str = ""
     refresh_ms: int = 1000
+    # Without credentials the app refuses to serve unless local_only is chosen: no auth, loopback clients only.
+    local_only: bool = False
+    allowed_hosts: tuple[str, ...] = ()  # Host header allow-list; empty: localhost, 127.0.0.1, [::1] on `port`
+    trusted_proxies: int = 0  # proxies in front (the ALB: 1) whose X-Forwarded-For names the client
+    login_failures_max: int = 5  # failed logins from one client address within the window, then 429
+    login_failures_window_s: float = 300.0
 
 
 @dataclass(frozen=True)

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
+import tomllib
+from pathlib import Path
+
+from fxtrue.settings import Settings
 
 DESCRIPTION = """Serve the FXTrue dashboard: live bid/ask with the running mean and alert windows per pair, the
 alerts table across pairs (filters, sorting), the current thresholds version, the producer's and streaming
 job's heartbeats, and data-quality runs with the Data Docs site under /dq-docs/.
 
-It reads Cassandra (settings.cassandra) with bounded queries only. Bound to a non-loopback address it
-requires basic auth: set FXTRUE_DASHBOARD_USERNAME and FXTRUE_DASHBOARD_PASSWORD (it refuses to start
-otherwise). Defaults: FXTRUE_DASHBOARD_HOST / FXTRUE_DASHBOARD_PORT (127.0.0.1:8050)."""
+It reads Cassandra (settings.cassandra) with bounded queries only. It always asks for a login unless it runs
+in local-only mode:
+  - FXTRUE_DASHBOARD_USERNAME and FXTRUE_DASHBOARD_PASSWORD set (environment or secret store): basic auth;
+  - --local-only (or FXTRUE_DASHBOARD_LOCAL_ONLY=true): no login, bound to loopback, answers this machine only;
+  - neither: basic auth with a login generated on first use in <state>/dashboard/credentials.toml (mode 600;
+    the password is never printed).
+Only requests whose Host header is allowed are answered (FXTRUE_DASHBOARD_ALLOWED_HOSTS; default localhost,
+127.0.0.1 and [::1] on the port); after FXTRUE_DASHBOARD_LOGIN_FAILURES_MAX failed logins from one address it
+answers 429 for the rest of the window. Bound to a non-loopback address it needs credentials and allowed hosts.
+Defaults: FXTRUE_DASHBOARD_HOST / FXTRUE_DASHBOARD_PORT (127.0.0.1:8050). For a container, serve
+`dashboard.app:server` with gunicorn (see infra/terraform/docker/dashboard.Dockerfile)."""
+
+GENERATED_USER = "fxtrue"
 
 
 def register(sub) -> None:
@@ -18,7 +34,49 @@ def register(sub) -> None:
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--host", help="address to bind (default: settings.dashboard.host, 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default: settings.dashboard.port, 8050)")
+    p.add_argument("--local-only", action="store_true",
+                   help="no login; bind loopback and answer this machine's clients only (for a local demo)")
     p.set_defaults(func=run)
+
+
+def credentials_file(settings: Settings) -> Path:
+    return settings.state_dir / "dashboard" / "credentials.toml"
+
+
+def ensure_generated_credentials(settings: Settings) -> tuple[str, str, Path]:
+    """The local login kept in the state dir (generated on first use, mode 600): user, password, file."""
+    path = credentials_file(settings)
+    if path.exists():
+        data = tomllib.loads(path.read_text())
+        return data["username"], data["password"], path
+    password = secrets.token_urlsafe(18)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(f'username = "{GENERATED_USER}"\npassword = "{password}"\n')
+    return GENERATED_USER, password, path
+
+
+def resolve_settings(args, settings: Settings) -> tuple[Settings, str]:
+    """Settings with the command line applied and, when neither credentials nor local-only mode are set, the
+    generated local login; plus a description of the mode (never the password)."""
+    changes: dict = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    if getattr(args, "local_only", False):
+        changes["local_only"] = True
+    if changes:
+        settings = settings.replace(dashboard=changes)
+    d = settings.dashboard
+    if d.username or d.password:
+        return settings, f"basic auth on, user {d.username}"
+    if d.local_only:
+        return settings, "local-only: no login, this machine only"
+    from dashboard.app import is_loopback
+
+    if not is_loopback(d.host):
+        return settings, ""  # no generated login off loopback: check_auth_settings refuses with the fix
+    user, password, path = ensure_generated_credentials(settings)
+    settings = settings.replace(dashboard={"username": user, "password": password})
+    return settings, f"basic auth on, user {user}, password in {path}"
 
 
 def run(args, settings) -> int:
@@ -26,20 +84,19 @@ def run(args, settings) -> int:
 
     from werkzeug.serving import make_server
 
-    from dashboard.app import check_auth_settings, create_app
+    from dashboard.app import check_auth_settings, check_docs_dir, create_app
     from fxtrue import cassandra
 
-    changes = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
-    if changes:
-        settings = settings.replace(dashboard=changes)
-    check_auth_settings(settings)  # before any I/O: refuse to expose the app without credentials
+    settings, mode = resolve_settings(args, settings)
+    check_auth_settings(settings)  # before any I/O: refuse to serve without credentials or local-only mode
+    check_docs_dir(settings)
     # Fail fast with a clear message when Cassandra is not there (the app itself reconnects lazily).
     cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=10).cluster.shutdown()
     app = create_app(settings)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access-log line per callback every second
+    # werkzeug's threaded WSGI server (no debugger, no reloader); the app enforces auth, Host and errors itself.
     server = make_server(settings.dashboard.host, settings.dashboard.port, app.server, threaded=True)
-    auth = "basic auth on" if settings.dashboard.username else "no auth (loopback only)"
-    print(f"FXTrue dashboard on http://{settings.dashboard.host}:{server.server_port}/ ({auth}); Ctrl-C stops it",
+    print(f"FXTrue dashboard on http://{settings.dashboard.host}:{server.server_port}/ ({mode}); Ctrl-C stops it",
           flush=True)
     try:
         server.serve_forever()

@@ -27,7 +27,7 @@ HELP = """Run FXTrue end to end on the market simulator, on this machine:
                       stuffing: a polled snapshot API shows one quote per pair per poll, so stuffing
                       never reaches the feed this way (it is caught on replayed or simulated feeds)
   7 airflow up        its fx_supervisor DAG starts the producer (polling the mock) and the streaming job
-  8 dashboard         http://127.0.0.1:8050
+  8 dashboard         http://127.0.0.1:8050 (local-only mode: no login, this machine only)
   9 watch             heartbeats, alerts in Cassandra, delay from each injected manipulation to its alert
 
 Running it again resumes: steps 3-5 are skipped when already done (--fresh redoes them). Ctrl-C stops
@@ -163,7 +163,7 @@ class Demo:
         dash = f"http://{s.dashboard.host}:{s.dashboard.port}"
         self.say("")
         self.say("FXTrue demo is up:")
-        self.say(f"  dashboard   {dash}")
+        self.say(f"  dashboard   {dash}   (local-only: no login, this machine only)")
         self.say(f"  Airflow UI  {status.url}   login {user} / {password}")
         self.say(f"  logs        {s.log_dir}  (producer.log, streaming.log, airflow.log, dashboard.log)")
         self.say(f"  injected manipulations: {self.dir / 'live-labels.csv'}")
@@ -230,7 +230,10 @@ class Demo:
         if not port_bindable(s.dashboard.port, s.dashboard.host):
             raise FxtrueError(f"port {s.dashboard.port} (dashboard) is in use",
                               hint="stop that process or set FXTRUE_DASHBOARD_PORT")
-        launched = processes.launch(s, processes.JobSpec("dashboard", ("dashboard",)), processes.child_env(s))
+        # Local-only mode, chosen explicitly: the demo runs on this machine, so no login; the dashboard binds
+        # loopback and answers this machine's clients (and only the loopback Host names) only.
+        launched = processes.launch(s, processes.JobSpec("dashboard", ("dashboard", "--local-only")),
+                                    processes.child_env(s))
         self.started.append("dashboard")
         deadline = time.monotonic() + 120
         while not port_open(s.dashboard.port, s.dashboard.host):

@@ -1,4 +1,5 @@
-"""dashboard.callbacks called directly, and dashboard.app's auth, Data Docs route and command (fake session)."""
+"""dashboard.callbacks called directly, and dashboard.app's auth, Data Docs route and command (fake session).
+The hostile-input guards (mode, Host, failed logins, errors, Data Docs paths) are in test_dashboard_security.py."""
 
 from __future__ import annotations
 
@@ -98,6 +99,10 @@ def test_loopback_detection():
     assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3") and not is_loopback("dash.example.org")
 
 
+LOCAL = "http://127.0.0.1:8050"  # the Host a browser on this machine sends (the default allow-list)
+LOCAL_ONLY = {"local_only": True}
+
+
 def test_refuses_to_expose_without_credentials():
     with pytest.raises(ConfigError, match="not a loopback address"):
         check_auth_settings(Settings().replace(dashboard={"host": "0.0.0.0"}))
@@ -105,8 +110,11 @@ def test_refuses_to_expose_without_credentials():
         create_app(Settings().replace(dashboard={"host": "0.0.0.0"}), data=lambda: None)
     with pytest.raises(ConfigError, match="only one"):
         check_auth_settings(Settings().replace(dashboard={"username": "u"}))
-    assert check_auth_settings(Settings().replace(dashboard={"host": "0.0.0.0", "username": "u", "password": "p"}))
-    assert not check_auth_settings(Settings())
+    with pytest.raises(ConfigError, match="ALLOWED_HOSTS"):  # exposed but answering loopback names only
+        check_auth_settings(Settings().replace(dashboard={"host": "0.0.0.0", "username": "u", "password": "p"}))
+    assert check_auth_settings(Settings().replace(dashboard={"host": "0.0.0.0", "username": "u", "password": "p",
+                                                             "allowed_hosts": ("dash.example.org",)}))
+    assert not check_auth_settings(Settings().replace(dashboard=LOCAL_ONLY))
 
 
 def test_command_refuses_before_any_io(monkeypatch, capsys):
@@ -120,6 +128,8 @@ def test_command_refuses_before_any_io(monkeypatch, capsys):
     assert main(["dashboard", "--host", "0.0.0.0", "--port", "1"]) == 2
     err = capsys.readouterr().err
     assert "not a loopback address" in err and "FXTRUE_DASHBOARD_PASSWORD" in err
+    assert main(["dashboard", "--host", "0.0.0.0", "--port", "1", "--local-only"]) == 2
+    assert "local-only mode but would listen on 0.0.0.0" in capsys.readouterr().err
 
 
 def _auth(user, password):
@@ -127,22 +137,27 @@ def _auth(user, password):
 
 
 def test_basic_auth_guards_every_route(data, tmp_path):
-    s = Settings().replace(dashboard={"host": "0.0.0.0", "username": "ops", "password": "s3cret"},
-                           dq={"docs_dir": str(tmp_path)})
+    s = Settings().replace(dashboard={"host": "0.0.0.0", "username": "ops", "password": "s3cret",
+                                      "allowed_hosts": ("dash.example.org",)},
+                           dq={"docs_dir": str(tmp_path / "docs")})
     client = create_app(s, data=data).server.test_client()
-    for path in ("/", "/_dash-layout", "/dq-docs/", "/healthz"):
-        r = client.get(path)
+    site = "https://dash.example.org"
+    for path in ("/", "/_dash-layout", "/dq-docs/"):
+        r = client.get(path, base_url=site)
         assert r.status_code == 401, path
         assert r.headers["WWW-Authenticate"].startswith("Basic")
-    assert client.get("/", headers=_auth("ops", "wrong")).status_code == 401
-    assert client.get("/", headers=_auth("ops", "s3cret")).status_code == 200
-    assert client.get("/_dash-layout", headers=_auth("ops", "s3cret")).status_code == 200
+    assert client.get("/", base_url=site, headers=_auth("ops", "wrong")).status_code == 401
+    assert client.get("/", base_url=site, headers=_auth("ops", "s3cret")).status_code == 200
+    assert client.get("/_dash-layout", base_url=site, headers=_auth("ops", "s3cret")).status_code == 200
+    # the load balancer's health check (any Host, no login) learns nothing but "ok"
+    r = client.get("/healthz", base_url="http://10.0.1.7:8050")
+    assert r.status_code == 200 and r.get_json() == {"status": "ok"}
 
 
-def test_loopback_without_credentials_is_open(data):
-    client = create_app(Settings(), data=data).server.test_client()
-    assert client.get("/healthz").status_code == 200
-    layout = client.get("/_dash-layout").get_json()
+def test_local_only_without_credentials_is_open_on_loopback(data):
+    client = create_app(Settings().replace(dashboard=LOCAL_ONLY), data=data).server.test_client()
+    assert client.get("/healthz", base_url=LOCAL).status_code == 200
+    layout = client.get("/_dash-layout", base_url=LOCAL).get_json()
     text = str(layout)
     for component in ("price-chart", "alerts-grid", "health-panel", "thresholds-panel", "dq-panel"):
         assert component in text
@@ -154,14 +169,16 @@ def test_dq_docs_route_serves_the_site_and_nothing_else(data, tmp_path):
     (site / "index.html").write_text("<h1>Data Docs</h1>")
     (site / "validations" / "r1.html").write_text("run r1")
     (tmp_path / "secret.txt").write_text("no")
-    client = create_app(Settings().replace(dq={"docs_dir": str(site)}), data=data).server.test_client()
-    assert b"Data Docs" in client.get("/dq-docs/").data
-    assert client.get("/dq-docs/validations/r1.html").data == b"run r1"
-    assert client.get("/dq-docs/../secret.txt").status_code == 404
-    assert client.get("/dq-docs/%2e%2e/secret.txt").status_code == 404
+    client = create_app(Settings().replace(dashboard=LOCAL_ONLY, dq={"docs_dir": str(site)}),
+                        data=data).server.test_client()
+    assert b"Data Docs" in client.get("/dq-docs/", base_url=LOCAL).data
+    assert client.get("/dq-docs/validations/r1.html", base_url=LOCAL).data == b"run r1"
+    assert client.get("/dq-docs/../secret.txt", base_url=LOCAL).status_code == 404
+    assert client.get("/dq-docs/%2e%2e/secret.txt", base_url=LOCAL).status_code == 404
 
-    empty = create_app(Settings().replace(dq={"docs_dir": str(tmp_path / "none")}), data=data).server.test_client()
-    r = empty.get("/dq-docs/")
+    empty = create_app(Settings().replace(dashboard=LOCAL_ONLY, dq={"docs_dir": str(tmp_path / "none")}),
+                       data=data).server.test_client()
+    r = empty.get("/dq-docs/", base_url=LOCAL)
     assert r.status_code == 404 and b"fxtrue dq" in r.data
 
 
@@ -178,5 +195,6 @@ def test_command_is_registered_with_help():
 
     parser = build_parser()
     args = parser.parse_args(["dashboard", "--host", "127.0.0.1", "--port", "8099"])
-    assert args.port == 8099 and args.host == "127.0.0.1"
+    assert args.port == 8099 and args.host == "127.0.0.1" and not args.local_only
+    assert parser.parse_args(["dashboard", "--local-only"]).local_only
     assert args.func.__module__ == "fxtrue.commands.dashboard"
