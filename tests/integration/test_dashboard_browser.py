@@ -39,15 +39,17 @@ def seeded(settings, cql):
 
 @pytest.fixture(scope="module")
 def served(settings, cql, seeded):
-    """The app on a free loopback port, served by werkzeug in a background thread."""
+    """The app in local-only mode (as the demo runs it) on a free loopback port, served by werkzeug in a
+    background thread; the Host allow-list is the default one for that port."""
     from werkzeug.serving import make_server
 
     from dashboard.app import create_app
     from dashboard.data import DashboardData
 
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    app = create_app(settings, data=DashboardData(cql, settings))
-    server = make_server("127.0.0.1", 0, app.server, threaded=True)
+    server = make_server("127.0.0.1", 0, None, threaded=True)
+    local = settings.replace(dashboard={"local_only": True, "host": "127.0.0.1", "port": server.server_port})
+    server.app = create_app(local, data=DashboardData(cql, local)).server
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
@@ -198,12 +200,13 @@ def test_dashboard_in_a_real_browser(browser, served, seeded, settings, cql):
 
     # -- pipeline health: the seeded heartbeat, then a new one shows up without reloading the page
     wait_for(d, lambda d: text_of(d, "#health-producer [data-metric=sent]") == "123456", "producer heartbeat")
-    assert text_of(d, "#health-streaming [data-metric=batch_duration_ms]") == "850"
-    assert text_of(d, "#health-streaming [data-metric=dlq_rows]") == "3"
+    # the panel re-renders every second: read it through wait_for (a stale element is retried)
+    wait_for(d, lambda d: text_of(d, "#health-streaming [data-metric=batch_duration_ms]") == "850", "batch time")
+    wait_for(d, lambda d: text_of(d, "#health-streaming [data-metric=dlq_rows]") == "3", "dead-letter rows")
     HeartbeatWriter(cql, settings, PRODUCER).beat("running", {"sent": 777001, "lag_s": 1.5, "rejected": 4})
     wait_for(d, lambda d: text_of(d, "#health-producer [data-metric=sent]") == "777001", "live heartbeat update")
-    assert text_of(d, "#health-producer [data-metric=lag_s]") == "1.5"
-    age = float(text_of(d, "#health-producer .age").split()[0])
+    wait_for(d, lambda d: text_of(d, "#health-producer [data-metric=lag_s]") == "1.5", "producer lag")
+    age = wait_for(d, lambda d: float(text_of(d, "#health-producer .age").split()[0]) + 1, "heartbeat age") - 1
     assert 0 <= age < 30
 
     # -- thresholds and data quality
@@ -214,3 +217,12 @@ def test_dashboard_in_a_real_browser(browser, served, seeded, settings, cql):
     href = d.find_element(By.ID, "dq-docs-link").get_attribute("href")
     d.get(href)
     wait_for(d, lambda d: "FXTrue Data Docs" in d.find_element(By.TAG_NAME, "h1").text, "Data Docs site")
+
+
+def test_served_dashboard_refuses_a_foreign_host(served):
+    """DNS rebinding: a page of attacker.example whose name now points at 127.0.0.1 sends its own Host."""
+    import requests
+
+    assert requests.get(served + "/healthz", timeout=10).status_code == 200
+    r = requests.get(served + "/_dash-layout", headers={"Host": "attacker.example"}, timeout=10)
+    assert r.status_code == 400 and "price-chart" not in r.text
