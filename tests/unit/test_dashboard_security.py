@@ -237,3 +237,29 @@ def test_docs_folder_holding_the_state_dir_is_refused(data, tmp_path):
             create_app(s, data=data)
     ok = Settings(state_dir=state).replace(dashboard={"local_only": True})  # default: <state>/dq/docs
     assert create_app(ok, data=data) is not None
+
+
+# -- served by a production WSGI server in the container ---------------------------------------------------------
+
+def test_container_serves_the_wsgi_entry_with_gunicorn(monkeypatch):
+    import importlib
+    import re
+
+    import fxtrue.settings as settings_module
+    from fxtrue.settings import PROJECT_ROOT
+
+    monkeypatch.setattr(settings_module, "get_settings",
+                        lambda: Settings().replace(dashboard={"host": "0.0.0.0", "port": 8051}))
+    conf = importlib.import_module("dashboard.gunicorn_conf")
+    conf = importlib.reload(conf)
+    assert conf.bind == ["0.0.0.0:8051"] and conf.preload_app and conf.workers == 1
+    assert conf.bind_address("::", 8050) == "[::]:8050"
+
+    serve = '"gunicorn", "-c", "python:dashboard.gunicorn_conf", "dashboard.app:server"'
+    docker = (PROJECT_ROOT / "infra" / "terraform" / "docker" / "dashboard.Dockerfile").read_text()
+    assert re.search(r'"gunicorn==\$\{GUNICORN_VERSION\}"', docker) and re.search(r"GUNICORN_VERSION=\d+\.\d+\.\d+", docker)
+    assert f"CMD [{serve}]" in docker and "USER 10001" in docker
+    module = (PROJECT_ROOT / "infra" / "terraform" / "modules" / "dashboard" / "main.tf").read_text()
+    assert f"command                = [{serve}]" in module
+    assert "FXTRUE_DASHBOARD_ALLOWED_HOSTS" in module and 'FXTRUE_DASHBOARD_TRUSTED_PROXIES = "1"' in module
+    assert 'path                = "/healthz"' in module

@@ -1,7 +1,8 @@
 # The Dash dashboard on ECS Fargate in the private subnets, behind an internet-facing ALB in the public
 # subnets: TLS 1.2+ with an ACM certificate, HTTP answered with a redirect to HTTPS, AWS WAF in front, access
 # logs to the logs bucket. The task gets the application's settings as environment variables and its secrets
-# from Secrets Manager (injected by ECS, never in the task definition). The app itself enforces basic auth.
+# from Secrets Manager (injected by ECS, never in the task definition). The app itself enforces basic auth, the
+# Host allow-list and the failed-login limit; gunicorn serves it.
 
 data "aws_region" "current" {}
 
@@ -11,6 +12,12 @@ locals {
   ca_path        = "/etc/fxtrue/cassandra-ca.pem"
   task_secrets   = { for name in var.secret_env_names : name => var.app_secret_arns[name] }
   container_name = "dashboard"
+  # The app answers only these Host names (DNS-rebinding defence) and counts failed logins per client address
+  # from the X-Forwarded-For the ALB (one trusted proxy) appends.
+  app_guards = {
+    FXTRUE_DASHBOARD_ALLOWED_HOSTS   = join(",", concat(var.host_names, [aws_lb.this.dns_name]))
+    FXTRUE_DASHBOARD_TRUSTED_PROXIES = "1"
+  }
   log_options = {
     "awslogs-group"         = aws_cloudwatch_log_group.this.name
     "awslogs-region"        = data.aws_region.current.region
@@ -107,9 +114,9 @@ resource "aws_ecs_task_definition" "this" {
       image                  = local.image
       essential              = true
       readonlyRootFilesystem = true
-      command                = ["fxtrue", "dashboard"]
+      command                = ["gunicorn", "-c", "python:dashboard.gunicorn_conf", "dashboard.app:server"]
       portMappings           = [{ containerPort = var.port, protocol = "tcp" }]
-      environment            = [for name in sort(keys(var.app_environment)) : { name = name, value = var.app_environment[name] }]
+      environment            = [for name, value in merge(var.app_environment, local.app_guards) : { name = name, value = value }]
       secrets                = [for name in sort(keys(local.task_secrets)) : { name = name, valueFrom = local.task_secrets[name] }]
       dependsOn              = [{ containerName = "cassandra-ca", condition = "SUCCESS" }]
       mountPoints = [
@@ -189,8 +196,8 @@ resource "aws_lb_target_group" "this" {
 
   health_check {
     enabled             = true
-    path                = "/"
-    matcher             = "200,401" # 401: the app is up and asking for basic auth
+    path                = "/healthz" # answers any Host without a login, and says nothing but "ok"
+    matcher             = "200"
     interval            = 30
     healthy_threshold   = 2
     unhealthy_threshold = 3

@@ -42,6 +42,12 @@ variable "port" {
   default     = 8050
 }
 
+variable "host_names" {
+  description = "Host names clients use for the dashboard (the certificate's names); the ALB's DNS name is always allowed."
+  type        = list(string)
+  default     = []
+}
+
 variable "vpc_id" {
   description = "VPC id."
   type        = string
