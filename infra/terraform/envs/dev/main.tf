@@ -193,6 +193,7 @@ module "dashboard" {
   memory                  = var.dashboard_memory
   desired_count           = var.dashboard_desired_count
   port                    = var.dashboard_port
+  host_names              = var.dashboard_host_names
   vpc_id                  = module.network.vpc_id
   public_subnet_ids       = module.network.public_subnet_ids
   private_subnet_ids      = module.network.private_subnet_ids

@@ -170,6 +170,12 @@ variable "dashboard_port" {
   default     = 8050
 }
 
+variable "dashboard_host_names" {
+  description = "Host names users reach the dashboard by (the certificate's names); the app answers only these and the ALB's DNS name."
+  type        = list(string)
+  default     = []
+}
+
 variable "dashboard_cpu" {
   description = "Fargate CPU units of a dashboard task."
   type        = number
