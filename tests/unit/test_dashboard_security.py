@@ -88,6 +88,13 @@ def test_command_generates_a_login_when_none_is_configured(tmp_path, capsys):
     assert local.dashboard.local_only and not local.dashboard.password and "local-only" in mode
 
 
+def test_limits_must_be_sane():
+    for bad in ({"login_failures_max": 0}, {"login_failures_window_s": float("nan")},
+                {"login_failures_window_s": 0}, {"trusted_proxies": -1}):
+        with pytest.raises(ConfigError, match="login_failures_max must be"):
+            create_app(Settings().replace(dashboard={**CREDS, **bad}), data=lambda: None)
+
+
 # -- Host allow-list (DNS rebinding) -----------------------------------------------------------------------------
 
 def test_host_allow_list():
