@@ -23,8 +23,8 @@ in local-only mode:
 Only requests whose Host header is allowed are answered (FXTRUE_DASHBOARD_ALLOWED_HOSTS; default localhost,
 127.0.0.1 and [::1] on the port); after FXTRUE_DASHBOARD_LOGIN_FAILURES_MAX failed logins from one address it
 answers 429 for the rest of the window. Bound to a non-loopback address it needs credentials and allowed hosts.
-Defaults: FXTRUE_DASHBOARD_HOST / FXTRUE_DASHBOARD_PORT (127.0.0.1:8050). For a container, serve
-`dashboard.app:server` with gunicorn (see infra/terraform/docker/dashboard.Dockerfile)."""
+Served by waitress. Defaults: FXTRUE_DASHBOARD_HOST / FXTRUE_DASHBOARD_PORT (127.0.0.1:8050). The WSGI entry
+`dashboard.app:server` applies the same rules under any WSGI server (the container runs it with gunicorn)."""
 
 GENERATED_USER = "fxtrue"
 
@@ -79,11 +79,17 @@ def resolve_settings(args, settings: Settings) -> tuple[Settings, str]:
     return settings, f"basic auth on, user {user}, password in {path}"
 
 
+def make_server(wsgi_app, settings: Settings):
+    """waitress (a production WSGI server, pure Python) on settings.dashboard.host:port, never showing a
+    traceback; the app itself enforces the login, the Host allow-list and the generic error pages."""
+    from waitress.server import create_server
+
+    d = settings.dashboard
+    return create_server(wsgi_app, host=d.host, port=d.port, threads=8, ident="fxtrue-dashboard",
+                         expose_tracebacks=False)
+
+
 def run(args, settings) -> int:
-    import logging
-
-    from werkzeug.serving import make_server
-
     from dashboard.app import check_auth_settings, check_docs_dir, create_app
     from fxtrue import cassandra
 
@@ -93,13 +99,11 @@ def run(args, settings) -> int:
     # Fail fast with a clear message when Cassandra is not there (the app itself reconnects lazily).
     cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=10).cluster.shutdown()
     app = create_app(settings)
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access-log line per callback every second
-    # werkzeug's threaded WSGI server (no debugger, no reloader); the app enforces auth, Host and errors itself.
-    server = make_server(settings.dashboard.host, settings.dashboard.port, app.server, threaded=True)
-    print(f"FXTrue dashboard on http://{settings.dashboard.host}:{server.server_port}/ ({mode}); Ctrl-C stops it",
-          flush=True)
+    server = make_server(app.server, settings)
+    print(f"FXTrue dashboard on http://{settings.dashboard.host}:{server.effective_port}/ ({mode}); "
+          "Ctrl-C stops it", flush=True)
     try:
-        server.serve_forever()
+        server.run()
     finally:
-        server.server_close()
+        server.close()
     return 0

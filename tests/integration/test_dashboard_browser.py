@@ -4,7 +4,6 @@ Screenshots go to artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import logging
 import os
 import shutil
 import tempfile
@@ -39,21 +38,20 @@ def seeded(settings, cql):
 
 @pytest.fixture(scope="module")
 def served(settings, cql, seeded):
-    """The app in local-only mode (as the demo runs it) on a free loopback port, served by werkzeug in a
-    background thread; the Host allow-list is the default one for that port."""
-    from werkzeug.serving import make_server
-
+    """The app in local-only mode (as the demo runs it) on a free loopback port, served by the server of
+    `fxtrue dashboard` (waitress) in a background thread; the Host allow-list is the default one for that port."""
     from dashboard.app import create_app
     from dashboard.data import DashboardData
+    from fxtrue.commands.dashboard import make_server
 
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = make_server("127.0.0.1", 0, None, threaded=True)
-    local = settings.replace(dashboard={"local_only": True, "host": "127.0.0.1", "port": server.server_port})
-    server.app = create_app(local, data=DashboardData(cql, local)).server
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    local = settings.replace(dashboard={"local_only": True, "host": "127.0.0.1", "port": 0})
+    server = make_server(lambda environ, start_response: [], local)  # bind first: the app needs the port
+    local = local.replace(dashboard={"port": server.effective_port})
+    server.application = create_app(local, data=DashboardData(cql, local)).server
+    thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
+    yield f"http://127.0.0.1:{server.effective_port}"
+    server.close()
     thread.join(10)
 
 

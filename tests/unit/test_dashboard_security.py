@@ -246,6 +246,32 @@ def test_docs_folder_holding_the_state_dir_is_refused(data, tmp_path):
     assert create_app(ok, data=data) is not None
 
 
+def test_command_serves_with_waitress(data):
+    import threading
+    import urllib.error
+    import urllib.request
+
+    from fxtrue.commands.dashboard import make_server
+
+    s = Settings().replace(dashboard={"local_only": True, "port": 0})
+    server = make_server(lambda environ, start_response: [], s)  # bind first: the app needs the port
+    port = server.effective_port
+    s = s.replace(dashboard={"port": port})  # the default Host allow-list names the bound port
+    server.application = create_app(s, data=data).server
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+            assert r.status == 200 and r.headers["Server"] == "fxtrue-dashboard"
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/", headers={"Host": "attacker.example"})
+        with pytest.raises(urllib.error.HTTPError) as err:
+            urllib.request.urlopen(req, timeout=10)
+        assert err.value.code == 400
+    finally:
+        server.close()
+        thread.join(10)
+
+
 # -- served by a production WSGI server in the container ---------------------------------------------------------
 
 def test_container_serves_the_wsgi_entry_with_gunicorn(monkeypatch):
