@@ -281,7 +281,7 @@ def _install_dq_docs(server, settings: Settings) -> None:
     def serve(path: str = "index.html"):
         if "://" in docs_dir:  # e.g. s3://bucket/prefix on AWS: the site is served from there, not by this app
             abort(404, description=f"Data Docs are published to {docs_dir}")
-        root = Path(docs_dir)
+        root = Path(docs_dir).absolute()  # send_file would take a relative path from the package, not the cwd
         target = docs_file(root, path)
         if target is None:
             if path == "index.html":

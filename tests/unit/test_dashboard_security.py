@@ -228,6 +228,13 @@ def test_data_docs_serve_only_regular_files_inside_the_folder(data, site):
     assert b"root:" not in r.data and b"<!DOCTYPE html>" in r.data
 
 
+def test_data_docs_from_a_relative_folder(data, site, monkeypatch):
+    monkeypatch.chdir(site.parent)
+    client = create_app(Settings().replace(dashboard={"local_only": True}, dq={"docs_dir": "site"}),
+                        data=data).server.test_client()
+    assert client.get("/dq-docs/validations/r1.html", base_url=LOCAL).data == b"run r1"
+
+
 def test_docs_file_refuses_hostile_paths(site):
     assert docs_file(site, "validations/r1.html") == site / "validations" / "r1.html"
     for path in ("", "/etc/passwd", "../outside/credentials.toml", "validations/../index.html", "./index.html",
