@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from urllib.parse import quote, quote_plus
 
@@ -53,3 +54,30 @@ def redact(text: object, *secrets: str) -> str:
             text = text.replace(form, "***")
     text = _USERINFO.sub(r"\1***@", text)
     return _PASSWORD_PARAM.sub(r"\1***", text)
+
+
+class RedactFilter(logging.Filter):
+    """Applies `redact` to a log record (message and exception text) in place, so every handler sees it redacted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a bad format string is the logging module's to report
+            return True
+        if (clean := redact(message)) != message:
+            record.msg, record.args = clean, None
+        if record.exc_info and record.exc_info[1] is not None:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        return True
+
+
+_LIBRARY_LOGGERS = ("urllib3.connectionpool", "urllib3.connection", "urllib3.util.retry", "requests")
+
+
+def redact_logs(*handlers: logging.Handler) -> None:
+    """Install RedactFilter on the HTTP libraries' loggers (their debug lines quote request URLs) and on
+    `handlers` (the CLI's: then every record of the process is redacted on its way out)."""
+    for target in [logging.getLogger(n) for n in _LIBRARY_LOGGERS] + list(handlers):
+        if not any(isinstance(f, RedactFilter) for f in target.filters):
+            target.addFilter(RedactFilter())

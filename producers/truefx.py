@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Callable, Iterable, Iterator, Sequence
 
-from fxtrue.errors import FxtrueError, redact, register_secret
+from fxtrue.errors import FxtrueError, redact, redact_logs, register_secret
 from fxtrue.history import MAX_PRICE_CHARS
 from fxtrue.settings import TRUEFX_PAIRS, TrueFXSettings
 from fxtrue.ticks import Rejection, Tick, now_epoch_ms, price_decimals, validate
@@ -257,6 +257,7 @@ class TrueFXClient:
         import requests
 
         register_secret(password)  # every later log line, error text and heartbeat hides it
+        redact_logs()  # urllib3 logs request URLs (the connect URL carries the password) at debug level
         self.url = url
         self.username, self.password = username, password
         self.pairs = tuple(pairs)

@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Sequence
 from urllib.parse import parse_qs, urlparse
 
+from fxtrue.errors import redact
 from fxtrue.settings import TRUEFX_PAIRS
 from fxtrue.simulator.live import LiveSimulator
 from fxtrue.ticks import Tick, price_decimals
@@ -170,7 +171,7 @@ class TrueFXMockServer:
                 self.wfile.write(data)
 
             def log_message(self, fmt, *args) -> None:
-                log.debug("truefx-mock: " + fmt, *args)
+                log.debug("truefx-mock: %s", redact(fmt % args))  # request lines carry the password
 
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
