@@ -193,3 +193,20 @@ def test_replay_batches_stay_bounded_on_a_file_of_bad_rows(tmp_path):
         batches = list(ReplaySource([p], speed=speed, batch_size=100).batches(threading.Event()))
         assert max(len(b) for b in batches) <= 100
         assert sum(isinstance(i, Rejection) for b in batches for i in b) == 5000
+
+
+def test_rejection_counts_stay_bounded_when_every_bad_row_differs(tmp_path):
+    """Each rejection is counted, but reasons that quote hostile input (unknown pair 'x1', 'x2', ...) do not
+    make one counter per row."""
+    from producers import main
+    from producers.sinks import MemorySink
+    from producers.sources import ReplaySource
+
+    p = tmp_path / "EURUSD-2016-11.csv"
+    p.write_text("".join(f"X{i:05d},20161102 00:00:00.100,1.1,1.2\n" for i in range(3000)))
+    sink = MemorySink()
+    stats = main.run(ReplaySource([p], speed=0), sink)
+    assert stats.rejected == len(sink.rejections) == 3000
+    assert sum(stats.reasons.values()) == 3000
+    assert len(stats.reasons) <= getattr(main, "MAX_REASON_KEYS", 100) + 1, len(stats.reasons)
+    assert stats.reasons[main.OTHER_REASONS] > 0
