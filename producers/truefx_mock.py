@@ -48,8 +48,9 @@ class TrueFXMockServer:
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", idle_timeout_s: float = 70.0,
                  users: dict[str, str] | None = None, simulator: LiveSimulator | None = None,
-                 pairs: Sequence[str] = TRUEFX_PAIRS) -> None:
+                 pairs: Sequence[str] = TRUEFX_PAIRS, ssl_context=None) -> None:
         self.host, self.port = host, port
+        self.ssl_context = ssl_context  # an ssl.SSLContext: serve https (tests of TLS failures)
         self.idle_timeout_s = idle_timeout_s
         self.users = dict(users or {})
         self.simulator = simulator
@@ -144,7 +145,7 @@ class TrueFXMockServer:
     # -- server
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{PATH}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}{PATH}"
 
     def start(self) -> "TrueFXMockServer":
         mock = self
@@ -175,6 +176,8 @@ class TrueFXMockServer:
 
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
+        if self.ssl_context is not None:
+            self._server.socket = self.ssl_context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="truefx-mock", daemon=True)
         self._thread.start()

@@ -213,7 +213,36 @@ def test_repeated_and_out_of_order_timestamps_are_deduplicated(mock):
     assert client.duplicates == 3
 
 
-def test_a_canary_password_never_leaves_its_place(settings, cql, mock, caplog):
+def self_signed_tls(tmp_path):
+    """An ssl.SSLContext serving a fresh self-signed certificate for 127.0.0.1 (no CA trusts it)."""
+    import datetime as dt
+    import ipaddress
+    import ssl
+
+    x509 = pytest.importorskip("cryptography.x509")
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = dt.datetime.now(dt.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - dt.timedelta(minutes=5))
+            .not_valid_after(now + dt.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(key, hashes.SHA256()))
+    (tmp_path / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                         serialization.PrivateFormat.PKCS8,
+                                                         serialization.NoEncryption()))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    return ctx
+
+
+def test_a_canary_password_never_leaves_its_place(settings, cql, mock, caplog, tmp_path):
     """A unique password through every failure path of the real producer loop (unreachable host, TLS error,
     HTTP error whose page echoes the URL, error replies quoting the request): it is in no log record, not in
     the producer heartbeat, no table of the keyspace, nor the dashboard's health panel."""
@@ -248,7 +277,9 @@ def test_a_canary_password_never_leaves_its_place(settings, cql, mock, caplog):
         mock.next_bodies = [f'{{"error":"bad request","request":"{echo}"}}', "alice:ozrates:feed:1",
                             f"unknown request {echo}", f"<html><body>error for {canary}</body></html>"] * 10
 
-    paths = {"unreachable host": (closed, None), "TLS error": (mock.url.replace("http://", "https://"), None),
+    tls = TrueFXMockServer(users={"alice": canary}, ssl_context=self_signed_tls(tmp_path)).start()
+    paths = {"unreachable host": (closed, None), "TLS untrusted certificate": (tls.url, None),
+             "TLS to a plain port": (mock.url.replace("http://", "https://"), None),
              "HTTP error": (mock.url, arm_http_error), "bad reply": (mock.url, arm_bad_reply)}
     sink = MemorySink()
     panels = []
@@ -274,14 +305,16 @@ def test_a_canary_password_never_leaves_its_place(settings, cql, mock, caplog):
         data = DashboardData(cql, settings)
         panel = health_panel(data.heartbeats(), pd.DataFrame(), datetime.now(timezone.utc), ["producer"])
         panels.append(json.dumps(panel.to_plotly_json(), cls=plotly.utils.PlotlyJSONEncoder))
-        assert beat.info["last_error"][:20] in panels[-1]  # the panel really shows the error
+        assert json.dumps(beat.info["last_error"][:20])[1:-1] in panels[-1]  # the panel really shows the error
     mock.next_bodies = []
+    tls.stop()
+    assert tls.requests == 0  # the client refused the untrusted certificate before sending the URL
 
     def leaked(text: str) -> bool:
         return any(form in text for form in (canary, "Canary-", canary.replace("!", "%21")))
 
     logs = "\n".join(r.getMessage() + (r.exc_text or "") for r in caplog.records) + caplog.text
-    assert "Max retries exceeded" in logs or "ConnectionError" in logs or "SSLError" in logs
+    assert "Max retries exceeded" in logs and "CERTIFICATE_VERIFY_FAILED" in logs
     assert not leaked(logs), [r.getMessage() for r in caplog.records if leaked(r.getMessage())][:3]
     assert not any(leaked(p) for p in panels)
     assert not any(leaked(repr(i)) for i in sink.ticks + sink.rejections)
