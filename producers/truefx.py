@@ -34,6 +34,7 @@ _NUMBER = re.compile(r"^[0-9]+(\.[0-9]*)?$")
 # HTML error, a sentence) is an error reply, never a session.
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.@+-]{1,64}(?::[A-Za-z0-9_.@+-]{1,64}){1,7}", re.ASCII)
 _ERROR_DETAIL_CHARS = 200
+ROW_FIELDS = (9, 6)  # a rate row: symbol, ms, bid big figure, points, offer big figure, points[, high, low, open]
 _DEDUP_WINDOW = 256  # (pair, ts) remembered per pair to drop repeated quotes
 
 
@@ -85,7 +86,7 @@ def parse_row(fields: Sequence[str], received_at: int, source: str = "truefx") -
     """One live row (9 fields, or 6 without high/low/open) -> Tick or Rejection. Never raises."""
     raw = ",".join(str(f) for f in fields)
     try:
-        if len(fields) not in (6, 9):
+        if len(fields) not in ROW_FIELDS:
             return Rejection(f"expected 9 fields, got {len(fields)}", raw, source)
         pair = fields[0].strip()
         if pair not in TRUEFX_PAIRS:
@@ -162,11 +163,10 @@ def _html_text(body: str) -> str:
     return " ".join(" ".join(text for text, _ in _tags(body)).split())
 
 
-def _row_like(line: str) -> bool:
-    """A csv line meant as a rate row (6 or 9 fields, or a known pair first): a bad one is a rejected row for the
-    DLQ; any other lone line (`{"error": ...}`, `server busy`) is an error reply."""
-    fields = line.split(",", 9)
-    return len(fields) in (6, 9) or fields[0].strip() in TRUEFX_PAIRS
+def _row_like(fields: Sequence[str]) -> bool:
+    """Fields meant as a rate row (6 or 9 of them, or a known pair first). A reply with such a row is rates (each
+    row then a Tick or a Rejection for the DLQ); a reply without any (`{"error": ...}`, `server busy`) is an error."""
+    return len(fields) in ROW_FIELDS or (bool(fields) and fields[0].strip() in TRUEFX_PAIRS)
 
 
 def parse_reply(body: str | bytes | None, received_at: int | None = None, source: str = "truefx") -> Reply:
@@ -180,13 +180,13 @@ def parse_reply(body: str | bytes | None, received_at: int | None = None, source
         if stripped.lower() == NOT_AUTHORIZED:
             return Reply("not_authorized", detail=stripped)
         if stripped.startswith("<"):
-            rows = [r for r in _html_rows(stripped) if len(r) in (6, 9)]
-            if not rows:
+            rows = _html_rows(stripped)
+            if not any(_row_like(r) for r in rows):
                 detail = _html_text(stripped[:64 * 1024])[:_ERROR_DETAIL_CHARS]
                 return Reply("error", detail=detail or "html without rates")
             return Reply("rates", tuple(parse_row(r, received, source) for r in rows))
         lines = [line for line in stripped.splitlines() if line.strip()]
-        if not any(_row_like(line) for line in lines):
+        if not any(_row_like(line.split(",", 9)) for line in lines):
             # No line is meant as a rate: an error message (e.g. "server busy", a JSON error), not rows.
             return Reply("error", detail=stripped[:_ERROR_DETAIL_CHARS])
         # Rows, each a Tick or a Rejection on its own: one bad row goes to the DLQ, the good ones are kept.

@@ -261,3 +261,11 @@ def test_redact_is_one_step_for_registered_secrets():
     out = redact(text)
     assert canary not in out and "Zq9" not in out, out
     assert redact("short ab word", "") == "short ab word"
+
+
+def test_an_html_row_with_the_wrong_cell_count_is_rejected_not_dropped():
+    good = "".join(f"<td>{c}</td>" for c in "EUR/USD,1397745832184,1.06,970,1.06,976,1.07,1.06,1.065".split(","))
+    short = "".join(f"<td>{c}</td>" for c in "GBP/USD,1397745832184,1.27,015,1.27,019,1.28".split(","))
+    reply = parse_reply(f"<table><tr>{good}</tr><tr>{short}</tr></table>", NOW)
+    assert reply.kind == "rates"
+    assert [getattr(i, "reason", "tick") for i in reply.items] == ["tick", "expected 9 fields, got 7"]
