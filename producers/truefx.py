@@ -115,7 +115,8 @@ def parse_row(fields: Sequence[str], received_at: int, source: str = "truefx") -
 
 
 def _tags(body: str) -> Iterator[tuple[str, str]]:
-    """(text before the tag, lower-case tag name with a leading '/' when closing) in order, then ("rest", "").
+    """(text before the tag, lower-case tag name with a leading '/' when closing) in order, and last (the text
+    after the final tag, "").
     Linear time: each character is scanned once (str.find), so hostile HTML (a megabyte of `<tr` with no `>`)
     cannot make it quadratic as backtracking regexes did. An unterminated `<` ends the scan."""
     i, n = 0, len(body)
