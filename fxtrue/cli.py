@@ -12,7 +12,7 @@ import logging
 import sys
 
 from fxtrue import __version__
-from fxtrue.errors import FxtrueError
+from fxtrue.errors import FxtrueError, redact_logs
 
 # (command, module) in the order `fxtrue --help` lists them.
 COMMANDS: tuple[tuple[str, str], ...] = (
@@ -58,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("kafka", "cassandra", "py4j", "urllib3"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    redact_logs(*logging.getLogger().handlers)  # no secret in any log line, whoever logs it
     try:
         from fxtrue.settings import get_settings
         settings = get_settings()

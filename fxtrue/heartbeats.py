@@ -8,6 +8,7 @@ import socket
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
+from fxtrue.errors import redact
 from fxtrue.settings import Settings
 
 # Job names the supervisor and dashboard know.
@@ -45,9 +46,11 @@ class HeartbeatWriter:
 
     def beat(self, status: str = "running", metrics: dict[str, float] | None = None,
              info: dict[str, str] | None = None) -> None:
+        """Every text field is redacted here, on the way in, so no caller can put a secret in the table."""
         self.session.execute(self.stmt, (
-            self.job, datetime.now(timezone.utc), self.started_at, socket.gethostname(), os.getpid(), status,
-            {k: float(v) for k, v in (metrics or {}).items()}, {k: str(v) for k, v in (info or {}).items()}))
+            self.job, datetime.now(timezone.utc), self.started_at, redact(socket.gethostname()), os.getpid(),
+            redact(status), {redact(k): float(v) for k, v in (metrics or {}).items()},
+            {redact(k): redact(v) for k, v in (info or {}).items()}))
 
 
 def read_all(session, settings: Settings) -> dict[str, Heartbeat]:

@@ -12,6 +12,7 @@ import atexit
 import functools
 import heapq
 import io
+import re
 import shutil
 import tempfile
 import zipfile
@@ -26,6 +27,14 @@ TIME_FORMAT = "%Y%m%d %H:%M:%S.%f"
 SPARK_TIME_FORMAT = "yyyyMMdd HH:mm:ss.SSS"
 HISTORY_SUFFIXES = (".csv", ".zip")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+BOM = "\ufeff"
+# Bounded parsing: a valid line is ~45 characters and a price a few digits, so these only ever stop hostile input.
+MAX_LINE_CHARS = 64 * 1024  # longer lines are rejected unread (memory stays bounded on a file with no newline)
+MAX_PRICE_CHARS = 24  # longer price text is rejected, not rounded (also the TrueFX reply parser's limit)
+MAX_RAW_CHARS = 1000  # what a rejection keeps of its line
+# ASCII digits only (str.isdigit and int() also take e.g. Arabic-Indic digits), fixed widths, no signs.
+_TIME = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{3})", re.ASCII)
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?", re.ASCII)
 
 
 class Record(NamedTuple):
@@ -36,15 +45,14 @@ class Record(NamedTuple):
 
 def parse_time_ms(text: str) -> int:
     """`20160502 00:00:00.959` (UTC) -> epoch ms. Raises ValueError."""
-    text = text.strip()
-    if len(text) != 21 or text[8] != " " or text[17] != ".":
+    m = _TIME.fullmatch(text.strip())
+    if m is None:
         raise ValueError("bad time")
     # Integer arithmetic is ~5x faster than strptime and exact.
-    y, mo, d = int(text[0:4]), int(text[4:6]), int(text[6:8])
-    h, mi, s, ms = int(text[9:11]), int(text[12:14]), int(text[15:17]), int(text[18:21])
-    if text[11] != ":" or text[14] != ":" or h > 23 or mi > 59 or s > 60:
+    y, mo, d, h, mi, s, ms = map(int, m.groups())
+    if h > 23 or mi > 59 or s > 59:  # no leap second: Spark's parser refuses :60 too
         raise ValueError("bad time")
-    days = _epoch_day(y, mo, d)
+    days = _epoch_day(y, mo, d)  # month/day ranges (and year 0) raise ValueError
     return ((days * 24 + h) * 60 + mi) * 60_000 + s * 1000 + ms
 
 
@@ -53,9 +61,15 @@ def _epoch_day(y: int, mo: int, d: int) -> int:
     return datetime(y, mo, d).toordinal() - 719163  # date(1970, 1, 1).toordinal()
 
 
+class _TooLong(ValueError):
+    pass
+
+
 def _price(text: str) -> float:
     t = text.strip()
-    if not t or t[0] in "+-" or not t.replace(".", "", 1).isdigit():
+    if len(t) > MAX_PRICE_CHARS:
+        raise _TooLong(f"has more than {MAX_PRICE_CHARS} characters")
+    if not _DECIMAL.fullmatch(t):
         raise ValueError("not a plain decimal")
     return float(t)
 
@@ -64,7 +78,9 @@ def parse_line(line: str, source: str = "replay", received_at: int | None = None
     """One history line -> Tick, or Rejection with the reason. Never raises; crossed quotes are valid."""
     try:
         raw = line.rstrip("\r\n")
-        fields = raw.split(",")
+        if len(raw) > MAX_LINE_CHARS:
+            return Rejection(f"line has more than {MAX_LINE_CHARS:,} characters", raw[:MAX_RAW_CHARS], source)
+        fields = (raw[1:] if raw.startswith(BOM) else raw).split(",")  # a UTF-8 BOM opens many exports
         if len(fields) != 4:
             return Rejection(f"expected 4 fields, got {len(fields)}", raw, source)
         pair = fields[0].strip()
@@ -72,19 +88,20 @@ def parse_line(line: str, source: str = "replay", received_at: int | None = None
             ts = parse_time_ms(fields[1])
         except ValueError:
             return Rejection("bad timestamp (want yyyyMMdd HH:mm:ss.SSS)", raw, source)
-        try:
-            bid = _price(fields[2])
-        except ValueError:
-            return Rejection("bid is not a number", raw, source)
-        try:
-            ask = _price(fields[3])
-        except ValueError:
-            return Rejection("ask is not a number", raw, source)
+        prices = []
+        for name, text in (("bid", fields[2]), ("ask", fields[3])):
+            try:
+                prices.append(_price(text))
+            except _TooLong as exc:
+                return Rejection(f"{name} {exc}", raw, source)
+            except ValueError:
+                return Rejection(f"{name} is not a number", raw, source)
+        bid, ask = prices
         tick = Tick(pair, ts, bid, ask, source, ts if received_at is None else received_at)
         reason = validate(tick)
         return Rejection(reason, raw, source) if reason else tick
     except Exception as exc:  # noqa: BLE001 - the contract is "never raises"
-        return Rejection(f"unparseable line ({type(exc).__name__})", str(line)[:1000], source)
+        return Rejection(f"unparseable line ({type(exc).__name__})", str(line)[:MAX_RAW_CHARS], source)
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -105,37 +122,80 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 # Zip-bomb guard: TrueFX's monthly zips hold one CSV of a few hundred MB that deflates ~5-8x; a bomb (zeros,
-# 1000x) or a member declaring gigabytes is refused before anything is decompressed.
-MAX_ZIP_UNCOMPRESSED_BYTES = 2 * 1024**3
-MAX_ZIP_RATIO = 50.0
+# 1000x), a member declaring gigabytes, many small members adding up, or thousands of members are refused before
+# anything is decompressed; what is then read is counted against the same budget (declared sizes can lie).
+MAX_ZIP_UNCOMPRESSED_BYTES = 2 * 1024**3  # per archive, all members together
+MAX_ZIP_RATIO = 50.0  # per member and for the archive as a whole
+MAX_ZIP_MEMBERS = 1000
 _RATIO_MIN_BYTES = 1024**2  # tiny members may compress oddly; judge the ratio only above this size
 
 
-def check_zip(zf: zipfile.ZipFile, path: Path | str) -> None:
-    """Raise FxtrueError when the archive's declared uncompressed size or compression ratio is too large."""
+def check_zip(zf: zipfile.ZipFile, path: Path | str) -> list[zipfile.ZipInfo]:
+    """The archive's file members, or FxtrueError when its declared uncompressed size, compression ratio (of a
+    member or of the whole) or member count is too large."""
     infos = zf.infolist()
     total = sum(i.file_size for i in infos)
     if total > MAX_ZIP_UNCOMPRESSED_BYTES:
         raise FxtrueError(f"refusing zip {path}: {total:,} bytes uncompressed exceeds the cap of "
                           f"{MAX_ZIP_UNCOMPRESSED_BYTES:,}", hint="split the file, or unzip it and give the CSV")
-    for info in infos:
-        if info.file_size > _RATIO_MIN_BYTES and info.file_size / max(info.compress_size, 1) > MAX_ZIP_RATIO:
-            raise FxtrueError(f"refusing zip {path}: member {info.filename[:80]!r} has compression ratio "
-                              f"{info.file_size / max(info.compress_size, 1):,.0f}:1 (limit {MAX_ZIP_RATIO:.0f}:1; "
-                              "a zip bomb?)")
+    if len(infos) > MAX_ZIP_MEMBERS:
+        raise FxtrueError(f"refusing zip {path}: {len(infos):,} members (limit {MAX_ZIP_MEMBERS:,})",
+                          hint="a TrueFX zip holds one CSV; unzip it and give the CSV files")
+    for what, size, packed in [(f"member {i.filename[:80]!r} has", i.file_size, i.compress_size) for i in infos] + [
+            ("all members together have", total, sum(i.compress_size for i in infos))]:
+        if size > _RATIO_MIN_BYTES and size / max(packed, 1) > MAX_ZIP_RATIO:
+            raise FxtrueError(f"refusing zip {path}: {what} compression ratio "
+                              f"{size / max(packed, 1):,.0f}:1 (limit {MAX_ZIP_RATIO:.0f}:1; a zip bomb?)")
+    return sorted((i for i in infos if not i.is_dir()), key=lambda i: i.filename)
+
+
+class _Budget(io.RawIOBase):
+    """A zip member stream that counts what it decompresses against the archive's budget (shared by members)."""
+
+    def __init__(self, raw, left: list[int], path: Path) -> None:
+        self.raw, self.left, self.path = raw, left, path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:
+        data = self.raw.read(len(b))
+        self.left[0] -= len(data)
+        if self.left[0] < 0:
+            raise FxtrueError(f"refusing zip {self.path}: more than {MAX_ZIP_UNCOMPRESSED_BYTES:,} bytes "
+                              "uncompressed (the sizes it declares are false)")
+        b[:len(data)] = data
+        return len(data)
+
+
+def _members(zf: zipfile.ZipFile, path: Path) -> Iterator[tuple[zipfile.ZipInfo, io.BufferedReader]]:
+    """(member, budgeted binary stream) for each file member of a checked archive."""
+    left = [MAX_ZIP_UNCOMPRESSED_BYTES]
+    for info in check_zip(zf, path):
+        with zf.open(info) as raw:
+            yield info, io.BufferedReader(_Budget(raw, left, path), 64 * 1024)
 
 
 def _open_text(path: Path) -> Iterator[tuple[str, io.TextIOBase]]:
     """(name, text stream) for a CSV file or for each CSV member of a zip."""
     if path.suffix.lower() == ".zip":
         with zipfile.ZipFile(path) as zf:
-            check_zip(zf, path)
-            for name in sorted(n for n in zf.namelist() if not n.endswith("/")):
-                with zf.open(name) as raw:
-                    yield f"{path}!{name}", io.TextIOWrapper(raw, encoding="utf-8", errors="replace", newline="")
+            for info, raw in _members(zf, path):
+                yield f"{path}!{info.filename}", io.TextIOWrapper(raw, encoding="utf-8", errors="replace",
+                                                                  newline="")
     else:
         with open(path, encoding="utf-8", errors="replace", newline="") as fh:
             yield str(path), fh
+
+
+def _lines(fh: io.TextIOBase) -> Iterator[str]:
+    """The lines of a text stream, each at most MAX_LINE_CHARS + 1 characters held in memory: the rest of a longer
+    line is read and dropped in bounded pieces (parse_line then rejects it as too long)."""
+    while line := fh.readline(MAX_LINE_CHARS + 1):
+        if len(line) > MAX_LINE_CHARS and line[-1] not in "\r\n":
+            while (more := fh.readline(MAX_LINE_CHARS)) and more[-1] not in "\r\n":
+                pass
+        yield line
 
 
 def iter_file(path: str | Path, source: str = "replay") -> Iterator[Record]:
@@ -143,7 +203,7 @@ def iter_file(path: str | Path, source: str = "replay") -> Iterator[Record]:
     path = Path(path)
     try:
         for name, fh in _open_text(path):
-            for lineno, line in enumerate(fh, start=1):
+            for lineno, line in enumerate(_lines(fh), start=1):
                 if line.strip():
                     yield Record(name, lineno, parse_line(line, source))
     except (OSError, zipfile.BadZipFile) as exc:
@@ -182,7 +242,7 @@ def spark_input_paths(paths: Iterable[str | Path], tmp_dir: str | None = None) -
     since DataFrames are lazy)."""
     out: list[str] = []
     extract_to: str | None = None
-    for path in expand_paths(paths):
+    for n, path in enumerate(expand_paths(paths)):
         if path.suffix.lower() != ".zip":
             out.append(str(path.resolve()))
             continue
@@ -191,15 +251,25 @@ def spark_input_paths(paths: Iterable[str | Path], tmp_dir: str | None = None) -
             if not _extract_dirs:
                 atexit.register(_cleanup_extracts)
             _extract_dirs.append(extract_to)
-        target = Path(extract_to) / path.stem
+        # Unique names: the n-th zip's m-th member -> <n>-<zip stem>/<m>-<member base name>, so same-named zips
+        # (from two folders) or members never overwrite each other, and no member path ('../') is followed.
+        target = Path(extract_to) / f"{n:04d}-{_safe_name(path.stem)}"
+        target.mkdir()
         try:
             with zipfile.ZipFile(path) as zf:
-                check_zip(zf, path)
-                zf.extractall(target)
+                for m, (info, raw) in enumerate(_members(zf, path)):
+                    dest = target / f"{m:04d}-{_safe_name(Path(info.filename).name)}"
+                    with open(dest, "wb") as fh:
+                        shutil.copyfileobj(raw, fh, 1024**2)
+                    out.append(str(dest))
         except (OSError, zipfile.BadZipFile) as exc:
             raise FxtrueError(f"cannot read history file {path}: {exc}") from None
-        out.extend(str(f) for f in sorted(target.rglob("*")) if f.is_file())
     return out
+
+
+def _safe_name(name: str) -> str:
+    """A file name made of plain characters only (no separators, no leading dot), at most 100 of them."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name).lstrip(".")[:100] or "member"
 
 
 def read_history(spark, paths: Iterable[str | Path], source: str = "replay", tmp_dir: str | None = None):
@@ -215,7 +285,7 @@ def read_history(spark, paths: Iterable[str | Path], source: str = "replay", tmp
     text = (spark.read.text(inputs)
             .where(F.trim("value") != "")
             .select(F.regexp_replace("value", "\r$", "").alias("raw"), F.input_file_name().alias("file")))
-    parts = F.split("raw", ",")
+    parts = F.split(F.regexp_replace("raw", "^\ufeff", ""), ",")  # a UTF-8 BOM opens many exports
     num = r"^\s*[0-9]+(\.[0-9]*)?\s*$"
     parsed = text.select(
         "file", "raw", F.size(parts).alias("n_fields"),
@@ -229,10 +299,14 @@ def read_history(spark, paths: Iterable[str | Path], source: str = "replay", tmp
         "ts_ms": frames.ts_to_epoch_ms(F.col("ts")),
         "source": F.lit(source),
     })
-    reason = (F.when(F.col("n_fields") != 4, F.concat(F.lit("expected 4 fields, got "),
+    too_long = {c: F.length(F.trim(f"{c}_s")) > MAX_PRICE_CHARS for c in ("bid", "ask")}
+    reason = (F.when(F.length("raw") > MAX_LINE_CHARS, F.lit(f"line has more than {MAX_LINE_CHARS:,} characters"))
+               .when(F.col("n_fields") != 4, F.concat(F.lit("expected 4 fields, got "),
                                                       F.col("n_fields").cast("string")))
                .when(F.col("ts").isNull(), F.lit("bad timestamp (want yyyyMMdd HH:mm:ss.SSS)"))
+               .when(too_long["bid"], F.lit(f"bid has more than {MAX_PRICE_CHARS} characters"))
                .when(F.col("bid").isNull(), F.lit("bid is not a number"))
+               .when(too_long["ask"], F.lit(f"ask has more than {MAX_PRICE_CHARS} characters"))
                .when(F.col("ask").isNull(), F.lit("ask is not a number"))
                .otherwise(frames.invalid_reason()))
     parsed = parsed.withColumn("reason", reason)

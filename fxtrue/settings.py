@@ -132,6 +132,7 @@ class TrueFXSettings:
     poll_interval_s: float = 1.0
     reconnect_after_idle_s: float = 50.0
     max_clock_skew_s: float = 300.0
+    max_reply_bytes: int = 1024**2  # a TrueFX reply is a few KB; a bigger one is refused (error, backoff)
 
 
 @dataclass(frozen=True)

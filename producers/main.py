@@ -20,6 +20,10 @@ from producers.sources import QuoteSource
 log = logging.getLogger(__name__)
 
 
+MAX_REASON_KEYS = 100  # distinct rejection reasons counted by name; the rest together
+OTHER_REASONS = "other reasons"
+
+
 @dataclass
 class RunStats:
     ticks: int = 0
@@ -82,6 +86,8 @@ def run(source: QuoteSource, sink: TickSink, *, stop: threading.Event | None = N
                 sink.reject(item)
                 stats.rejected += 1
                 key = item.reason.split(" (")[0][:60]
+                if key not in stats.reasons and len(stats.reasons) >= MAX_REASON_KEYS:
+                    key = OTHER_REASONS  # reasons quote the input: hostile rows must not grow this without bound
                 stats.reasons[key] = stats.reasons.get(key, 0) + 1
             sink.service()
             if heartbeat is not None and heartbeat.due():

@@ -55,9 +55,11 @@ class TrueFXSource:
             except NotAuthorized:
                 if not ever_connected:
                     raise  # bad credentials: retrying will not help
+                yield from self._received_before_failure()
                 self._failed("not authorized", stop)
                 continue
             except TransientError as exc:
+                yield from self._received_before_failure()
                 self._failed(str(exc), stop)
                 continue
             ever_connected = True
@@ -65,9 +67,15 @@ class TrueFXSource:
             yield items
             stop.wait(max(0.0, self.interval_s - (time.monotonic() - started)))
 
+    def _received_before_failure(self) -> Iterator[Batch]:
+        """Quotes a failed poll had already received (e.g. before a failed reconnect) are published, not lost."""
+        kept = self.client.take_pending()
+        if kept:
+            yield kept
+
     def _failed(self, message: str, stop: threading.Event) -> None:
         self.errors += 1
-        self.last_error = message
+        self.last_error = message = redact(message)
         delay = self.backoff.next()
         log.warning("truefx: %s; retrying in %.1f s", message, delay)
         stop.wait(delay)
@@ -148,6 +156,9 @@ class ReplaySource:
             item = rec.item
             if isinstance(item, Rejection):
                 batch.append(dataclasses.replace(item, raw=f"{rec.path}:{rec.line}: {item.raw}"))
+                if len(batch) >= self.batch_size:  # a file full of bad rows must not grow one batch unbounded
+                    yield batch
+                    batch = []
                 continue
             if first_ts is None:
                 first_ts = item.ts

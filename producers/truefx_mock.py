@@ -12,6 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Sequence
 from urllib.parse import parse_qs, urlparse
 
+from fxtrue.errors import redact
 from fxtrue.settings import TRUEFX_PAIRS
 from fxtrue.simulator.live import LiveSimulator
 from fxtrue.ticks import Tick, price_decimals
@@ -47,8 +48,9 @@ class TrueFXMockServer:
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", idle_timeout_s: float = 70.0,
                  users: dict[str, str] | None = None, simulator: LiveSimulator | None = None,
-                 pairs: Sequence[str] = TRUEFX_PAIRS) -> None:
+                 pairs: Sequence[str] = TRUEFX_PAIRS, ssl_context=None) -> None:
         self.host, self.port = host, port
+        self.ssl_context = ssl_context  # an ssl.SSLContext: serve https (tests of TLS failures)
         self.idle_timeout_s = idle_timeout_s
         self.users = dict(users or {})
         self.simulator = simulator
@@ -60,7 +62,13 @@ class TrueFXMockServer:
         self.day_stats: dict[str, tuple[float, float, float]] = {}  # pair -> (high, low, open) of bids
         self.seq = 0
         self.requests = 0
-        self.fail_next = 0  # test hook: answer the next N requests with HTTP 500
+        # Test hooks: answer the next N requests (or N connects) with HTTP 500, the error page echoing the request
+        # line as some servers do; answer the next requests with these bodies verbatim (status 200); send bodies
+        # without Content-Length (read until close), as a streaming server would.
+        self.fail_next = 0
+        self.fail_next_connects = 0
+        self.next_bodies: list[str] = []
+        self.send_length = True
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -97,15 +105,20 @@ class TrueFXMockServer:
         return "".join(",".join(r) + "\n" for r in rows)
 
     # -- protocol
-    def handle(self, query: dict[str, str]) -> tuple[int, str]:
+    def handle(self, query: dict[str, str], path: str = "") -> tuple[int, str]:
         now = time.monotonic()
         self._refresh()
         fmt = "html" if query.get("f", "csv").lower() == "html" else "csv"
         with self.lock:
             self.requests += 1
-            if self.fail_next > 0:
-                self.fail_next -= 1
-                return 500, "<html><body><h1>500 Internal Server Error</h1></body></html>"
+            if self.fail_next > 0 or (self.fail_next_connects > 0 and "u" in query):
+                if self.fail_next > 0:
+                    self.fail_next -= 1
+                else:
+                    self.fail_next_connects -= 1
+                return 500, f"<html><body><h1>500 Internal Server Error</h1><p>GET {path}</p></body></html>"
+            if self.next_bodies:
+                return 200, self.next_bodies.pop(0)
             for sid in [s for s, sess in self.sessions.items() if now - sess.last_seen > self.idle_timeout_s]:
                 del self.sessions[sid]
             if "di" in query:
@@ -132,7 +145,7 @@ class TrueFXMockServer:
     # -- server
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}{PATH}"
+        return f"{'https' if self.ssl_context else 'http'}://{self.host}:{self.port}{PATH}"
 
     def start(self) -> "TrueFXMockServer":
         mock = self
@@ -146,19 +159,25 @@ class TrueFXMockServer:
                 if parsed.path not in (PATH, "/"):
                     status, body = 404, "<html><body>404 Not Found</body></html>"
                 else:
-                    status, body = mock.handle(query)
+                    status, body = mock.handle(query, self.path)
                 data = body.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "text/html" if body.startswith("<") else "text/plain")
-                self.send_header("Content-Length", str(len(data)))
+                if mock.send_length:
+                    self.send_header("Content-Length", str(len(data)))
+                else:
+                    self.send_header("Connection", "close")
+                    self.close_connection = True
                 self.end_headers()
                 self.wfile.write(data)
 
             def log_message(self, fmt, *args) -> None:
-                log.debug("truefx-mock: " + fmt, *args)
+                log.debug("truefx-mock: %s", redact(fmt % args))  # request lines carry the password
 
         self._server = ThreadingHTTPServer((self.host, self.port), Handler)
         self._server.daemon_threads = True
+        if self.ssl_context is not None:
+            self._server.socket = self.ssl_context.wrap_socket(self._server.socket, server_side=True)
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever, name="truefx-mock", daemon=True)
         self._thread.start()

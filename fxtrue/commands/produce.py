@@ -89,7 +89,8 @@ def build_source(args: argparse.Namespace, settings: Settings):
         if bad:
             raise FxtrueError(f"unknown pair(s): {', '.join(bad)}")
         client = TrueFXClient(args.url or url or settings.truefx.url, user, password, pairs, fmt=args.format,
-                              reconnect_after_idle_s=settings.truefx.reconnect_after_idle_s)
+                              reconnect_after_idle_s=settings.truefx.reconnect_after_idle_s,
+                              max_reply_bytes=settings.truefx.max_reply_bytes)
         return sources.TrueFXSource(client, args.interval or settings.truefx.poll_interval_s)
     if args.source == "replay":
         if args.speed < 0:

@@ -81,6 +81,32 @@ def many_members_zip(d: Path, members: int = 20_000, each: int = 120_000) -> Pat
     return p
 
 
+def small_members_bomb(d: Path, members: int = 60, each: int = 1_000_000) -> Path:
+    """Members each just under the per-member ratio floor (1 MiB) whose sum is a ~1000:1 bomb."""
+    p = d / "NZDUSD-2026-11.zip"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for i in range(members):
+            zf.writestr(zipfile.ZipInfo(f"part-{i:03d}.csv", _FIXED_TIME), b"0" * each,
+                        compress_type=zipfile.ZIP_DEFLATED)
+    return p
+
+
+def many_small_members_zip(d: Path, members: int = 1500) -> Path:
+    """More members than a history zip may hold, each a valid one-line CSV (sizes and ratios all harmless)."""
+    p = d / "USDCAD-2026-11.zip"
+    with zipfile.ZipFile(p, "w", compression=zipfile.ZIP_STORED) as zf:
+        for i in range(members):
+            zf.writestr(zipfile.ZipInfo(f"part-{i:04d}.csv", _FIXED_TIME), GOOD)
+    return p
+
+
+def all_bad_rows(d: Path, rows: int = 100_000) -> Path:
+    """A file of nothing but bad rows: every one is counted, and memory stays bounded while reading it."""
+    p = d / "h27_all_bad_rows.csv"
+    p.write_bytes(b"EUR/USD;20261102 00:00:00.959;1.08601;1.08605\n" * rows)
+    return p
+
+
 def huge_message() -> bytes:
     return (b'{"v":1,"pair":"' + b"A" * 900_000 + b'","ts":1764000000000,"bid":1.08601,"ask":1.08605,'
             b'"source":"sim","received_at":1764000000001}')
@@ -94,6 +120,21 @@ def huge_http_body() -> bytes:
     return b"EUR/USD,1764000000959,1.08," + b"9" * 5_000_000 + b",1.08,605,1.08700,1.08500,1.08650\n"
 
 
+def hostile_html_open_rows() -> bytes:
+    """1 MB of `<tr>` never closed: quadratic for a backtracking `<tr[^>]*>(.*?)</tr>` regex (each start scans
+    to the end)."""
+    return b"<tr>" * 250_000
+
+
+def hostile_html_open_cells() -> bytes:
+    """One row of 200,000 cells that are never closed: quadratic for `<td[^>]*>(.*?)</td>`."""
+    return b"<tr>" + b"<td>x" * 200_000 + b"</tr>"
+
+
 FILE_GENERATORS = {"huge_lines": huge_lines, "zip_bomb": zip_bomb, "oversized_zip": oversized_zip,
-                   "path_traversal_zip": path_traversal_zip, "many_members_zip": many_members_zip}
-BYTES_GENERATORS = {"huge_message": huge_message, "deep_nesting": deep_nesting, "huge_http_body": huge_http_body}
+                   "path_traversal_zip": path_traversal_zip, "many_members_zip": many_members_zip,
+                   "small_members_bomb": small_members_bomb, "many_small_members_zip": many_small_members_zip,
+                   "all_bad_rows": all_bad_rows}
+BYTES_GENERATORS = {"huge_message": huge_message, "deep_nesting": deep_nesting, "huge_http_body": huge_http_body,
+                    "hostile_html_open_rows": hostile_html_open_rows,
+                    "hostile_html_open_cells": hostile_html_open_cells}

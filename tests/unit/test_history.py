@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings as hsettings, strategies as st
@@ -103,3 +104,109 @@ def test_spark_reader_matches_the_python_reader(spark, files):
     bad = rejects.collect()
     assert [(b["raw"], b["reason"]) for b in bad] == [("broken", "expected 4 fields, got 1")]
     assert bad[0]["file"].endswith("EURUSD-2016-11.csv")
+
+
+# -- bounded, strict parsing (issue 15) --------------------------------------------------------------------
+
+@pytest.mark.parametrize("line, reason", [
+    ("EUR/USD,\u0662\u0660\u0661\u0666\u0660\u0665\u0660\u0662 00:00:00.959,1.1,1.2", "bad timestamp"),  # Arabic-Indic
+    ("EUR/USD,20160502 0\u0666:00:00.959,1.1,1.2", "bad timestamp"),
+    ("EUR/USD,20160502 00:00:00.959,\u0661.\u0661,1.2", "bid is not a number"),
+    ("EUR/USD,20160502 00:00:00.959,1.1,\uff11.\uff12", "ask is not a number"),  # fullwidth
+    ("EUR/USD,20160502 00:-1:00.959,1.1,1.2", "bad timestamp"),
+    ("EUR/USD,20160502 00:00:00.-12,1.1,1.2", "bad timestamp"),
+    ("EUR/USD,20160502 -1:00:00.959,1.1,1.2", "bad timestamp"),
+    ("EUR/USD,20160502 00:00:60.000,1.1,1.2", "bad timestamp"),
+    ("EUR/USD,+0160502 00:00:00.959,1.1,1.2", "bad timestamp"),
+    ("EUR/USD,00000502 00:00:00.959,1.1,1.2", "bad timestamp"),
+    ("EUR/USD,20160502 00:00:00.959,1." + "0" * 30 + "1,1.2", "bid has more than 24 characters"),
+    ("EUR/USD,20160502 00:00:00.959,1.1,1" + "0" * 30, "ask has more than 24 characters"),
+])
+def test_parse_line_is_strict_about_digits_ranges_and_size(line, reason):
+    r = history.parse_line(line)
+    assert isinstance(r, Rejection) and reason in r.reason, r
+
+
+def test_a_utf8_bom_is_stripped_and_the_first_row_kept(tmp_path):
+    p = tmp_path / "EURUSD-2016-11.csv"
+    p.write_bytes(b"\xef\xbb\xbf" + "".join(EURUSD[:2]).encode())
+    recs = list(history.iter_file(p))
+    assert [type(r.item).__name__ for r in recs] == ["Tick", "Tick"], recs
+    assert recs[0].item.pair == "EUR/USD"
+
+
+def test_a_line_without_end_is_rejected_without_holding_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(history, "MAX_LINE_CHARS", 1000)
+    p = tmp_path / "EURUSD-2016-11.csv"
+    p.write_text("x" * 50_000 + "\n" + EURUSD[0] + "1" * 5000)
+    held = []
+    real = history._lines
+    monkeypatch.setattr(history, "_lines", lambda fh: (held.append(len(line)) or line for line in real(fh)))
+    recs = list(history.iter_file(p))
+    assert [r.line for r in recs] == [1, 2, 3]
+    assert [getattr(r.item, "reason", None) for r in recs] == ["line has more than 1,000 characters", None,
+                                                               "line has more than 1,000 characters"]
+    assert max(held) <= 1001 and len(recs[0].item.raw) <= history.MAX_RAW_CHARS
+
+
+def test_zip_member_count_and_whole_archive_ratio_are_limited(tmp_path):
+    many = tmp_path / "many.zip"
+    with zipfile.ZipFile(many, "w") as zf:
+        for i in range(history.MAX_ZIP_MEMBERS + 1):
+            zf.writestr(f"p{i}.csv", EURUSD[0])
+    with pytest.raises(FxtrueError, match="members"):
+        list(history.iter_file(many))
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for i in range(40):
+            zf.writestr(f"p{i}.csv", b"0" * 1_000_000)  # each under the per-member floor
+    with pytest.raises(FxtrueError, match="all members together have compression ratio"):
+        history.spark_input_paths([bomb], tmp_dir=str(tmp_path))
+
+
+def test_same_named_zips_and_members_never_collide_when_extracted(tmp_path):
+    """Two folders each with EURUSD-2016-11.zip holding data.csv: Spark must get both, not one twice."""
+    for folder, line in (("a", EURUSD[0]), ("b", EURUSD[1])):
+        (tmp_path / folder).mkdir()
+        with zipfile.ZipFile(tmp_path / folder / "EURUSD-2016-11.zip", "w") as zf:
+            zf.writestr("data.csv", line)
+            zf.writestr("sub/data.csv", line.replace("1.1000", "1.2000"))
+    out = tmp_path / "extract"
+    out.mkdir()
+    paths = history.spark_input_paths([tmp_path / "a", tmp_path / "b"], tmp_dir=str(out))
+    assert len(paths) == len(set(paths)) == 4
+    contents = sorted(open(p).read() for p in paths)
+    assert contents == sorted([EURUSD[0], EURUSD[1], EURUSD[0].replace("1.1000", "1.2000"),
+                               EURUSD[1].replace("1.1000", "1.2000")])
+    assert all(out in Path(p).parents for p in paths)
+
+
+def test_replay_batches_stay_bounded_on_a_file_of_bad_rows(tmp_path):
+    """Every bad row is kept (counted, to the DLQ) but no batch grows past batch_size, paced or not."""
+    import threading
+
+    from producers.sources import ReplaySource
+
+    p = tmp_path / "EURUSD-2016-11.csv"
+    p.write_text("bad;row\n" * 5000 + EURUSD[0])
+    for speed in (0, 1000.0):
+        batches = list(ReplaySource([p], speed=speed, batch_size=100).batches(threading.Event()))
+        assert max(len(b) for b in batches) <= 100
+        assert sum(isinstance(i, Rejection) for b in batches for i in b) == 5000
+
+
+def test_rejection_counts_stay_bounded_when_every_bad_row_differs(tmp_path):
+    """Each rejection is counted, but reasons that quote hostile input (unknown pair 'x1', 'x2', ...) do not
+    make one counter per row."""
+    from producers import main
+    from producers.sinks import MemorySink
+    from producers.sources import ReplaySource
+
+    p = tmp_path / "EURUSD-2016-11.csv"
+    p.write_text("".join(f"X{i:05d},20161102 00:00:00.100,1.1,1.2\n" for i in range(3000)))
+    sink = MemorySink()
+    stats = main.run(ReplaySource([p], speed=0), sink)
+    assert stats.rejected == len(sink.rejections) == 3000
+    assert sum(stats.reasons.values()) == 3000
+    assert len(stats.reasons) <= getattr(main, "MAX_REASON_KEYS", 100) + 1, len(stats.reasons)
+    assert stats.reasons[main.OTHER_REASONS] > 0

@@ -175,3 +175,97 @@ def test_redact_hides_secrets_and_password_parameters():
     assert redact("GET /c?u=a&p=s3cr%21t&q=x failed: s3cr!t", "s3cr!t") == "GET /c?u=a&p=***&q=x failed: ***"
     assert redact("https://h/x?password=abc", "") == "https://h/x?password=***"
     assert redact("https://bob:hunter2@h/rates") == "https://***@h/rates"
+
+
+# -- bounded parsing (issue 15) ----------------------------------------------------------------------------
+
+HOSTILE = {  # each was quadratic (or worse) for the backtracking regexes the parser and redact() used
+    "open rows": "'<tr>' * 250_000",
+    "open cells": "'<tr>' + '<td>x' * 200_000 + '</tr>'",
+    "open tag": "'<' + 'tr<td' * 200_000",
+    "userinfo": "'http://' + 'a:' * 500_000",
+}
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_a_megabyte_of_hostile_html_is_parsed_in_linear_time(name):
+    """Run in a child process so a quadratic parser is stopped by the (generous) timeout rather than hanging
+    the suite: ~1 MB must finish well within 60 s (linear: about a second; quadratic: tens of minutes)."""
+    import subprocess
+    import sys
+
+    code = (f"from producers.truefx import parse_reply; from fxtrue.errors import redact; body = {HOSTILE[name]}; "
+            "r = parse_reply(body, 1); assert r.kind == 'error' and not r.items, r.kind; redact(body, 'pw'); "
+            "print(len(body))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout) >= 1_000_000
+
+
+def test_html_parser_reads_cells_tags_and_entities():
+    body = ("<table><thead><tr><th>pair</th></tr></thead><tr class=x><td><b>EUR/USD</b></td><td>1397745832184</td>"
+            "<td>1.06</td><td>970</td><td>1.06</td><td>976</td><td>1.07</td><td>1.06</td><td>1.065</td></tr>"
+            "<tr><td>GBP&#47;USD</td><td>1397745832184</td><td>1.27</td><td>015</td><td>1.27</td><td>019</td>"
+            "</table>")
+    reply = parse_reply(body, NOW)
+    assert [(t.pair, t.bid) for t in reply.ticks] == [("EUR/USD", 1.0697), ("GBP/USD", 1.27015)]
+
+
+def test_read_capped_refuses_a_reply_over_the_limit():
+    from producers.truefx import TransientError, read_capped
+
+    assert read_capped([b"ab", b"cd"], 4) == b"abcd"
+    with pytest.raises(TransientError, match="reply too big: more than 4 bytes"):
+        read_capped([b"ab", b"cd", b"e"], 4)
+    with pytest.raises(TransientError, match="too slow"):
+        read_capped([b"a"], 4, deadline=lambda: True)
+
+
+@pytest.mark.parametrize("text, ok", [
+    ("alice:ozrates:1f2e3d4c5b6a:1397745832184", True),
+    ("JSTrader:JSTrader:poll:1324502019135", True),
+    ('{"error":"rate limit exceeded","retry_after":60}', False),
+    ("<html><body>busy</body></html>", False),
+    ("server busy, try later", False),
+    ("Internal Server Error", False),
+    ("nocolon", False),
+    ("a:" + "b" * 300, False),
+    ("alice:ozrates:\u0661\u0662:1", False),
+])
+def test_session_id_shape(text, ok):
+    from producers.truefx import valid_session_id
+
+    assert valid_session_id(text) is ok
+
+
+@pytest.mark.parametrize("body, kind, rejected", [
+    ("EUR/USD,9999999999999,1.08,601,1.08,605,1.08700,1.08500,1.08650\n", "rates", 1),  # a lone bad row: DLQ
+    ("XAU/USD,1764000000959,1.08,601,1.08,605,1,1,1\n", "rates", 1),
+    ("EUR/USD,17640\n", "rates", 1),  # a known pair first: a row cut short
+    ('{"error":"rate limit exceeded","retry_after":60}', "error", 0),
+    ("{\n \"error\": \"busy\",\n \"retry\": 1\n}", "error", 0),
+    ("Service Unavailable\nTry later\n", "error", 0),
+])
+def test_a_lone_bad_row_is_a_row_an_error_message_is_an_error(body, kind, rejected):
+    reply = parse_reply(body, NOW)
+    assert (reply.kind, len(reply.items)) == (kind, rejected), reply
+    assert all(isinstance(i, Rejection) for i in reply.items)
+
+
+def test_redact_is_one_step_for_registered_secrets():
+    from fxtrue.errors import redact, register_secret
+
+    canary = "canary-Zq9!x"
+    register_secret(canary)
+    text = f"GET /c?u=a&pw={canary}&x=1 https://u:{canary}@h/ {canary} {canary.replace('!', '%21')}"
+    out = redact(text)
+    assert canary not in out and "Zq9" not in out, out
+    assert redact("short ab word", "") == "short ab word"
+
+
+def test_an_html_row_with_the_wrong_cell_count_is_rejected_not_dropped():
+    good = "".join(f"<td>{c}</td>" for c in "EUR/USD,1397745832184,1.06,970,1.06,976,1.07,1.06,1.065".split(","))
+    short = "".join(f"<td>{c}</td>" for c in "GBP/USD,1397745832184,1.27,015,1.27,019,1.28".split(","))
+    reply = parse_reply(f"<table><tr>{good}</tr><tr>{short}</tr></table>", NOW)
+    assert reply.kind == "rates"
+    assert [getattr(i, "reason", "tick") for i in reply.items] == ["tick", "expected 9 fields, got 7"]
