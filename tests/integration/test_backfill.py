@@ -31,6 +31,7 @@ def test_backfill_is_idempotent_and_reports_bad_rows(spark, settings, tmp_path):
     first = backfill(spark, s, [str(files)], progress=msgs.append)
     assert first.ticks == summary.ticks and first.bad_rows == 1
     assert first.examples[0][2] == "bid is not a number" and first.partitions == 4  # 2 pairs x 2 days
+    assert first.dates == ["2026-11-04", "2026-11-05"]  # the loaded days, as data (not scraped from a log)
     assert any("bad row" in m for m in msgs)
 
     again = backfill(spark, s, [str(files / "EURUSD-2026-11.csv")], progress=msgs.append)  # a re-run
