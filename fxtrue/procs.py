@@ -93,6 +93,30 @@ class ProcessIdentity:
         return (self.boot_id == boot_id() and start_ticks(self.pid) == self.start_ticks
                 and pid_alive(self.pid))
 
+    def record(self) -> dict:
+        """The fields a pid file keeps (JSON)."""
+        return {"pid": self.pid, "start_ticks": self.start_ticks, "boot_id": self.boot_id}
+
+    @classmethod
+    def from_record(cls, data: dict) -> "ProcessIdentity | None":
+        """The identity a pid file names; None when it lacks one (a bare pid proves nothing)."""
+        try:
+            return cls(int(data["pid"]), int(data["start_ticks"]), str(data["boot_id"]))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def read_identity(path) -> ProcessIdentity | None:
+    """The identity in a JSON pid file; None if the file is missing, unreadable or names no identity."""
+    import json
+    from pathlib import Path
+
+    try:
+        data = json.loads(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return ProcessIdentity.from_record(data) if isinstance(data, dict) else None
+
 
 # A heartbeat's started_at is taken by the process itself after its start; a pid named by a heartbeat is the
 # same process only if it started no later than that (a recycled pid starts after the original ended).

@@ -78,8 +78,7 @@ def read_launch(settings: Settings, job: str) -> Launch | None:
     try:
         data = json.loads(pid_file(settings, job).read_text())
         pid = int(data["pid"])
-        ident = (ProcessIdentity(pid, int(data["start_ticks"]), str(data["boot_id"]))
-                 if "start_ticks" in data and "boot_id" in data else None)
+        ident = ProcessIdentity.from_record(data)
         return Launch(job=job, pid=pid, started_at=datetime.fromisoformat(data["started_at"]),
                       command=tuple(data.get("command", ())), log=data.get("log", ""), identity=ident)
     except (OSError, ValueError, KeyError, TypeError):
@@ -130,7 +129,7 @@ def launch(settings: Settings, spec: JobSpec, env: dict[str, str] | None = None)
     tmp = pid_file(settings, spec.name).with_suffix(".tmp")
     record = {"pid": proc.pid, "started_at": started.isoformat(), "command": cmd, "log": str(log)}
     if ident is not None:
-        record.update(start_ticks=ident.start_ticks, boot_id=ident.boot_id)
+        record.update(ident.record())
     tmp.write_text(json.dumps(record))
     tmp.replace(pid_file(settings, spec.name))
     return result

@@ -121,3 +121,28 @@ def test_launch_records_the_identity_and_stop_ends_exactly_that_process(s, stran
             import os
             import signal
             os.killpg(launched.pid, signal.SIGKILL)
+
+
+def test_local_airflow_pid_file_names_its_process_exactly(s):
+    """`fxtrue airflow down` stops only the standalone process `up` started, not a look-alike."""
+    from fxtrue import airflow_local
+
+    look_alike = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", "airflow", "standalone"],
+                                  start_new_session=True)
+    try:
+        time.sleep(0.3)
+        path = airflow_local.pid_file(s)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(str(look_alike.pid))  # a bare pid (the old format) proves nothing
+        assert airflow_local.running_pid(s) is None
+        ident = ProcessIdentity.of(look_alike.pid)
+        path.write_text(json.dumps({**ident.record(), "start_ticks": ident.start_ticks + 1}))  # recycled pid
+        assert airflow_local.running_pid(s) is None
+        airflow_local.down(s, progress=lambda _: None, timeout_s=2)
+        time.sleep(0.3)
+        assert look_alike.poll() is None, "airflow down signalled a process it did not start"
+        path.write_text(json.dumps(ident.record()))  # the very process: recognised
+        assert airflow_local.running_pid(s) == look_alike.pid
+    finally:
+        look_alike.kill()
+        look_alike.wait(10)
