@@ -55,19 +55,19 @@ GATE_EXIT = 3  # `fxtrue stats/dq`: a data-quality gate failed
 
 
 def run_child(settings: Settings, argv: list[str], *, what: str) -> tuple[int, str]:
-    """Run a command with the task's settings in its environment; stream its output into the task log."""
+    """Run a command with the task's settings in its environment; stream its output into the task log, each
+    line redacted (fxtrue.errors.redact: the configured passwords and any URL credential)."""
     import subprocess
     import sys
 
+    from fxtrue.errors import redact
     from fxtrue.orchestration import processes
     from fxtrue.orchestration.connections import settings_env
     from fxtrue.settings import PROJECT_ROOT
 
-    from fxtrue.errors import redact
-
     secrets = (settings.truefx.password, settings.cassandra.password, settings.dashboard.password)
     cmd = [sys.executable, *argv]
-    print(f"{what}: {' '.join(cmd)}", flush=True)
+    print(redact(f"{what}: {' '.join(cmd)}", *secrets), flush=True)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT_ROOT,
                             env=processes.child_env(settings, settings_env(settings)), errors="replace")
     lines = []

@@ -111,3 +111,15 @@ def test_samples_keep_truefx_fields_and_mask_any_other_text():
     assert len(long) < SAMPLE_MAX_CHARS and "+" in long
     assert "s3cr3t" not in sample_line("EUR/USD,1.1,1.2,s3cr3t", "s3cr3t")
     assert os.linesep not in sample_line("a\nb")
+
+
+def test_child_output_reaches_the_task_log_redacted(tmp_path, capsys):
+    from fxtrue.orchestration.tasks import run_child
+    from fxtrue.settings import Settings
+
+    s = Settings(state_dir=tmp_path).replace(truefx={"password": "canary-Pw1"})
+    code, out = run_child(s, ["-c", "print('GET https://u:canary-Pw1@truefx.example/rates?p=canary-Pw1 failed')"],
+                          what="probe")
+    shown = capsys.readouterr().out
+    assert code == 0 and "truefx.example" in shown
+    assert "canary-Pw1" not in shown and "canary-Pw1" not in out
