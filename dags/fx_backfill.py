@@ -1,7 +1,11 @@
-"""fx_backfill (manual): TrueFX-format history files (paths, globs or folders on the Airflow host, or an S3
-prefix) -> tick lake; optionally -> statistics over the loaded days -> quality gate -> published thresholds.
+"""fx_backfill (manual): TrueFX-format history files (paths, globs or folders on the Airflow host, inside the
+input roots FXTRUE_AIRFLOW_BACKFILL_INPUT_ROOTS) -> tick lake; optionally -> statistics over the loaded days ->
+quality gate -> published thresholds.
 
-Trigger with params, e.g. {"files": ["/data/truefx/*.zip"], "stats": true}.
+Trigger with params, e.g. {"files": ["/data/truefx/*.zip"], "stats": true}. A path outside the roots (elsewhere,
+with `..`, or a symlink out) is refused before anything is read; S3 is not read (sync the files into a root
+first). The task log shows counts and masked samples of bad rows, never file text. load_lake passes its
+outcome (loaded dates, counts) as XCom; a run that loaded no day fails.
 """
 
 from __future__ import annotations
@@ -12,15 +16,15 @@ from airflow.sdk import Param, dag, task
 
 
 @task(execution_timeout=timedelta(hours=4))
-def load_lake(params=None) -> dict:
+def load_lake(params=None, run_id=None) -> dict:
     from fxtrue.orchestration.tasks import backfill_files
 
-    return backfill_files(params["files"], params["s3_prefix"])
+    return backfill_files(params["files"], params["s3_prefix"], run_id or "manual")
 
 
 @task.short_circuit
 def stats_requested(loaded: dict, params=None) -> bool:
-    return bool(params["stats"]) and bool(loaded.get("from"))
+    return bool(params["stats"]) and bool(loaded["dates"])
 
 
 @task(execution_timeout=timedelta(hours=2))
@@ -57,8 +61,10 @@ def publish(gated: dict) -> dict:
     tags=["fxtrue", "batch-layer", "backfill"],
     params={
         "files": Param([], type="array", items={"type": "string"},
-                       description="history files (zip or csv), globs or folders on the Airflow host"),
-        "s3_prefix": Param("", type="string", description="or: an s3a://bucket/prefix holding history files"),
+                       description="history files (zip or csv), globs or folders on the Airflow host, "
+                                   "inside FXTRUE_AIRFLOW_BACKFILL_INPUT_ROOTS"),
+        "s3_prefix": Param("", type="string", description="not supported, refused: sync the files into an input "
+                                                          "root first and list them in files"),
         "stats": Param(False, type="boolean", description="then compute statistics and publish thresholds"),
     },
     doc_md=__doc__,

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Callable
 
 from fxtrue.errors import StackError
+from fxtrue.procs import ProcessIdentity, read_identity
 from fxtrue.procs import pid_alive as _pid_alive
 from fxtrue.settings import PROJECT_ROOT, Settings
 
@@ -130,17 +131,10 @@ class Status:
 
 
 def running_pid(settings: Settings) -> int | None:
-    try:
-        pid = int(pid_file(settings).read_text().strip())
-    except (OSError, ValueError):
-        return None
-    if not _pid_alive(pid):
-        return None
-    try:
-        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return None
-    return pid if "airflow" in cmd and "standalone" in cmd else None
+    """The pid of the standalone process `up` started, if that very process still runs: the pid file (JSON)
+    holds its identity (pid + start time + boot id), so a recycled pid or a look-alike is never taken for it."""
+    ident = read_identity(pid_file(settings))
+    return ident.pid if ident is not None and ident.alive() else None
 
 
 def health(settings: Settings) -> tuple[bool, str]:
@@ -209,7 +203,9 @@ def up(settings: Settings, progress: Progress = print, timeout_s: float = 300.0)
             out.flush()
             proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                     start_new_session=True, cwd=home(settings), env=environment(settings))
-        pid_file(settings).write_text(str(proc.pid))
+        ident = ProcessIdentity.of(proc.pid)
+        if ident is not None:
+            pid_file(settings).write_text(json.dumps(ident.record()))
         pid = proc.pid
     else:
         progress(f"airflow: already running (pid {pid}); checking health")

@@ -165,6 +165,9 @@ class AirflowSettings:
     supervisor_backoff_s: float = 30.0  # wait after a (re)start before the next; doubles each time
     supervisor_backoff_max_s: float = 600.0
     stats_lookback_days: int = 7  # fx_thresholds_daily learns from this many days of the lake
+    # fx_backfill reads history files only inside these local folders (absolute; comma-separated in the env
+    # variable). Empty: fx_backfill refuses every path. S3 is not read: sync files into a root first.
+    backfill_input_roots: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,11 @@
 """Long-running jobs (producer, streaming job) launched detached from whoever asks: own session and process
 group, a pid file (JSON) under <state>/run and a log under <state>/logs, so they outlive the Airflow task that
-started them and never occupy a worker slot."""
+started them and never occupy a worker slot.
+
+The pid file holds the launched process's exact identity (pid, start time in clock ticks since boot, boot id:
+fxtrue.procs.ProcessIdentity). Only that process is ever signalled: a recycled pid or a stranger whose command
+line looks the same is left alone. A pid file without a start time (written by an older version) names nothing
+this host can prove it launched, so nothing is signalled for it."""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from fxtrue.errors import ConfigError
-from fxtrue.procs import pid_alive, stop_group  # noqa: F401 (pid_alive re-exported)
+from fxtrue.procs import ProcessIdentity, pid_alive, started_by, stop_identified  # noqa: F401 (pid_alive re-exported)
 from fxtrue.heartbeats import PRODUCER, STREAMING, Heartbeat
 from fxtrue.orchestration.supervisor import ProcessState
 from fxtrue.settings import PROJECT_ROOT, Settings
@@ -37,6 +42,11 @@ class Launch:
     started_at: datetime
     command: tuple[str, ...]
     log: str
+    identity: ProcessIdentity | None = None  # None: unknown (the process was gone at once, or an old pid file)
+
+    def running(self) -> bool:
+        """The very process this launch started still runs (never a recycled pid or a look-alike)."""
+        return self.identity is not None and self.identity.pid == self.pid and self.identity.alive()
 
 
 def job_specs(settings: Settings) -> dict[str, JobSpec]:
@@ -64,41 +74,29 @@ def log_file(settings: Settings, job: str) -> Path:
     return settings.log_dir / f"{job}.log"
 
 
-def cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-    except OSError:
-        return ""
-
-
-def _is_fxtrue(pid: int, args: tuple[str, ...] | None = None) -> bool:
-    """pid is alive and runs `fxtrue <args>` (guards against a recycled pid)."""
-    if not pid_alive(pid):
-        return False
-    line = cmdline(pid)
-    if "fxtrue" not in line:
-        return False
-    return args is None or " ".join(args[:1]) in line
-
-
 def read_launch(settings: Settings, job: str) -> Launch | None:
     try:
         data = json.loads(pid_file(settings, job).read_text())
-        return Launch(job=job, pid=int(data["pid"]), started_at=datetime.fromisoformat(data["started_at"]),
-                      command=tuple(data.get("command", ())), log=data.get("log", ""))
-    except (OSError, ValueError, KeyError):
+        pid = int(data["pid"])
+        ident = ProcessIdentity.from_record(data)
+        return Launch(job=job, pid=pid, started_at=datetime.fromisoformat(data["started_at"]),
+                      command=tuple(data.get("command", ())), log=data.get("log", ""), identity=ident)
+    except (OSError, ValueError, KeyError, TypeError):
         return None
 
 
 def process_state(settings: Settings, spec: JobSpec, heartbeat: Heartbeat | None,
                   hostname: str | None = None) -> ProcessState:
-    """The job's process as this host sees it: the one we launched, else the one its heartbeat names here."""
+    """The job's process as this host sees it: the one we launched (owned: the supervisor may stop it), else the
+    one its heartbeat names here (not owned: never signalled). A pid counts as alive only if it is the same
+    process: its start time matches the pid file's, or precedes the heartbeat's started_at."""
     launch = read_launch(settings, spec.name)
     if launch is not None:
-        return ProcessState(pid=launch.pid, alive=_is_fxtrue(launch.pid, spec.args), launched_at=launch.started_at)
+        return ProcessState(pid=launch.pid, alive=launch.running(), launched_at=launch.started_at, owned=True)
     hostname = hostname or socket.gethostname()
     if heartbeat is not None and heartbeat.pid and heartbeat.host == hostname:
-        return ProcessState(pid=heartbeat.pid, alive=_is_fxtrue(heartbeat.pid), launched_at=heartbeat.started_at)
+        alive = heartbeat.started_at is not None and started_by(heartbeat.pid, heartbeat.started_at)
+        return ProcessState(pid=heartbeat.pid, alive=alive, launched_at=heartbeat.started_at, owned=False)
     return ProcessState()
 
 
@@ -126,25 +124,23 @@ def launch(settings: Settings, spec: JobSpec, env: dict[str, str] | None = None)
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, close_fds=True, cwd=PROJECT_ROOT,
                                 env=env if env is not None else child_env(settings))
-    result = Launch(spec.name, proc.pid, started, tuple(cmd), str(log))
+    ident = ProcessIdentity.of(proc.pid)  # the child exists until we reap it, so this is our process
+    result = Launch(spec.name, proc.pid, started, tuple(cmd), str(log), ident)
     tmp = pid_file(settings, spec.name).with_suffix(".tmp")
-    tmp.write_text(json.dumps({"pid": proc.pid, "started_at": started.isoformat(), "command": cmd,
-                               "log": str(log)}))
+    record = {"pid": proc.pid, "started_at": started.isoformat(), "command": cmd, "log": str(log)}
+    if ident is not None:
+        record.update(ident.record())
+    tmp.write_text(json.dumps(record))
     tmp.replace(pid_file(settings, spec.name))
     return result
 
 
-def stop_pid(pid: int, timeout_s: float = 30.0) -> None:
-    """SIGTERM the process group led by pid, SIGKILL it after timeout_s."""
-    stop_group(pid, timeout_s)
-
-
 def stop(settings: Settings, job: str, timeout_s: float = 30.0) -> bool:
-    """Stop the job this host launched (if it still runs); True when something was stopped."""
+    """Stop the job this host launched if that very process still runs (its identity in the pid file is
+    checked before every signal); remove the pid file. True when something was stopped."""
     launch_ = read_launch(settings, job)
     stopped = False
-    if launch_ is not None and _is_fxtrue(launch_.pid):
-        stop_pid(launch_.pid, timeout_s)
-        stopped = True
+    if launch_ is not None and launch_.identity is not None and launch_.identity.pid == launch_.pid:
+        stopped = stop_identified(launch_.identity, timeout_s)
     pid_file(settings, job).unlink(missing_ok=True)
     return stopped

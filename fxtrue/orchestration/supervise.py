@@ -43,9 +43,8 @@ def supervise(settings: Settings, jobs: Iterable[str] = JOBS, *, env: dict[str, 
             past = actions.history(session, settings, job, now_, policy.budget_window_s)
             decision = decide(job, beats.get(job), state, past, policy, now_)
             if decision.launches:
-                if state.alive:
-                    processes.stop_pid(state.pid)  # hung: stop the old group before starting a new one
-                processes.pid_file(settings, job).unlink(missing_ok=True)
+                # hung: stop the old group first, only if it is the very process we launched (pid file identity)
+                processes.stop(settings, job)
                 try:
                     launched = processes.launch(settings, spec, env)
                 except OSError as exc:

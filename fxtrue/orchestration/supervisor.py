@@ -51,11 +51,14 @@ class ProcessState:
 
     alive: True/False when the process was launched by this supervisor (pid file) or its heartbeat names a pid
     on this host; None when unknown (the job runs on another host, or nothing was ever launched here).
+    owned: the supervisor launched this very process (pid file with its identity) and may signal it; a process
+    only a heartbeat names (started by hand) is never signalled.
     """
 
     pid: int | None = None
     alive: bool | None = None
     launched_at: datetime | None = None
+    owned: bool = True
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,11 @@ def decide(job: str, heartbeat: Heartbeat | None, process: ProcessState, history
         if since_launch is not None and since_launch < policy.start_grace_s and not beat_since_launch:
             return Decision(job, WAIT, f"launched {since_launch:.0f} s ago (pid {process.pid}), waiting up to "
                                        f"{policy.start_grace_s:.0f} s for its first heartbeat")
+        if not process.owned:
+            return Decision(job, GIVE_UP, f"hung: pid {process.pid} alive but {hb_text} (limit "
+                                          f"{policy.stale_after_s:.0f} s); it was not launched by the supervisor, so "
+                                          f"it is left alone: stop it by hand (kill {process.pid}) and the next "
+                                          f"pass starts a fresh one")
         kind, problem = RESTART, f"hung: pid {process.pid} alive but {hb_text} (limit {policy.stale_after_s:.0f} s)"
     elif process.alive is False:
         kind, problem = RESTART, f"pid {process.pid} is gone ({hb_text})"

@@ -55,23 +55,27 @@ GATE_EXIT = 3  # `fxtrue stats/dq`: a data-quality gate failed
 
 
 def run_child(settings: Settings, argv: list[str], *, what: str) -> tuple[int, str]:
-    """Run a command with the task's settings in its environment; stream its output into the task log."""
+    """Run a command with the task's settings in its environment; stream its output into the task log, each
+    line redacted (fxtrue.errors.redact: the configured passwords and any URL credential)."""
     import subprocess
     import sys
 
+    from fxtrue.errors import redact
     from fxtrue.orchestration import processes
     from fxtrue.orchestration.connections import settings_env
     from fxtrue.settings import PROJECT_ROOT
 
+    secrets = (settings.truefx.password, settings.cassandra.password, settings.dashboard.password)
     cmd = [sys.executable, *argv]
-    print(f"{what}: {' '.join(cmd)}", flush=True)
+    print(redact(f"{what}: {' '.join(cmd)}", *secrets), flush=True)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=PROJECT_ROOT,
-                            env=processes.child_env(settings, settings_env(settings)))
+                            env=processes.child_env(settings, settings_env(settings)), errors="replace")
     lines = []
     assert proc.stdout is not None
     for line in proc.stdout:
-        print(line.rstrip(), flush=True)
-        lines.append(line.rstrip())
+        line = redact(line.rstrip(), *secrets)
+        print(line, flush=True)
+        lines.append(line)
     return proc.wait(), "\n".join(lines[-400:])
 
 
@@ -193,29 +197,41 @@ def record_thresholds_outcome(dag_id: str, run_id: str, task_ids: list[str], pub
     return outcome
 
 
-def backfill_files(files: list[str], s3_prefix: str = "") -> dict[str, Any]:
-    """History files (paths, globs, folders, or an S3 prefix) -> the tick lake, via `fxtrue backfill`."""
-    import glob
+def backfill_files(files: list[str], s3_prefix: str = "", run_id: str = "manual") -> dict[str, Any]:
+    """History files inside the input roots (paths, globs, folders) -> the tick lake, via `fxtrue backfill
+    --confine`. A path outside the roots or an S3 prefix is refused before anything is read; the outcome comes
+    back as a JSON result file (counts, loaded dates, masked samples), and a run that loaded no day fails."""
+    import json
 
     from fxtrue.errors import FxtrueError
+    from fxtrue.orchestration.inputs import S3_HINT, resolve_inputs
 
     settings = task_settings()
-    paths: list[str] = []
-    for f in files or []:
-        paths.extend(sorted(glob.glob(f)) or [f])
     if s3_prefix:
-        paths.append(s3_prefix)
-    if not paths:
-        raise FxtrueError("fx_backfill needs params.files or params.s3_prefix")
-    code, out = run_child(settings, ["-m", "fxtrue.cli", "backfill", *paths], what="backfill")
-    if code != 0:
+        _fail(f"params.s3_prefix {s3_prefix!r} refused: {S3_HINT}")
+    try:
+        paths = [str(p) for p in resolve_inputs(files or [], settings.airflow.backfill_input_roots)]
+    except FxtrueError as exc:
+        _fail(f"fx_backfill refused its input, nothing was read: {exc}")
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in run_id)
+    result_file = settings.state_dir / "backfill" / f"{safe}.json"
+    result_file.parent.mkdir(parents=True, exist_ok=True)
+    result_file.unlink(missing_ok=True)
+    print(f"backfill: {len(paths)} file(s) inside the input roots", flush=True)
+    code, out = run_child(settings, ["-m", "fxtrue.cli", "backfill", "--confine", "--result-json", str(result_file),
+                                     *paths], what="backfill")
+    if code != 0 or not result_file.is_file():
         _fail(f"backfill failed (exit {code}): {out.splitlines()[-1] if out else ''}")
-    import re
-
-    dates = sorted(set(re.findall(r"\b(20\d\d-\d\d-\d\d)\b", out)))
-    ticks = sum(int(n.replace(",", "")) for n in re.findall(r"([\d,]+) ticks", out)[:1]) if "ticks" in out else 0
-    return {"files": paths, "from": dates[0] if dates else None, "to": dates[-1] if dates else None,
-            "ticks": ticks}
+    result = json.loads(result_file.read_text())
+    dates = result["dates"]
+    print(f"backfill: {result['ticks']:,} ticks, {result['bad_rows']:,} bad row(s), {len(dates)} day(s) loaded "
+          f"from {result['files']} file(s)", flush=True)
+    if not dates:
+        _fail(f"fx_backfill loaded nothing: 0 ticks from {result['files']} file(s) ({result['bad_rows']:,} bad "
+              "row(s), samples above); nothing to compute or publish. Check that the files are TrueFX history "
+              "(`EUR/USD,20160502 00:00:00.959,1.14601,1.14605`)")
+    return {"files": paths, "from": dates[0], "to": dates[-1], "dates": dates, "ticks": result["ticks"],
+            "bad_rows": result["bad_rows"], "partitions": result["partitions"], "samples": result["samples"]}
 
 
 # -- fx_data_quality ----------------------------------------------------------------------------------------

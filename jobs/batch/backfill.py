@@ -24,6 +24,7 @@ class BackfillResult:
     partitions: int
     seconds: float
     examples: list[tuple[str, str, str]] = field(default_factory=list)  # (file, raw, reason)
+    dates: list[str] = field(default_factory=list)  # the UTC days (lake partitions) that received ticks
 
     @property
     def ticks_per_s(self) -> float:
@@ -48,20 +49,27 @@ def backfill(spark, settings: Settings, paths: Sequence[str], progress: Callable
     examples = [(r["file"], r["raw"], r["reason"]) for r in rejects.limit(5).collect()] if n_bad else []
     progress(f"backfill: parsed {n_ticks:,} ticks, {n_bad:,} bad row(s) "
              f"({time.monotonic() - started:.1f} s); writing {lake.history_path(settings)}")
+    from fxtrue.frames import with_lake_partitions
+
+    dates = sorted(r["date"] for r in ticks.transform(with_lake_partitions).select("date").distinct().collect())
     partitions = lake.write_history(ticks, settings)
     ticks.unpersist()
     rejects.unpersist()
-    result = BackfillResult(len(files), n_ticks, n_bad, partitions, time.monotonic() - started, examples)
+    result = BackfillResult(len(files), n_ticks, n_bad, partitions, time.monotonic() - started, examples, dates)
     progress(f"backfill: wrote {partitions} pair/date partition(s) in {result.seconds:.1f} s "
              f"({result.ticks_per_s:,.0f} ticks/s)")
     return result
 
 
 def report(result: BackfillResult, progress: Callable[[str], None] = print) -> None:
+    """Counts, and the bad rows only as masked, capped samples (fxtrue.orchestration.inputs.sample_line):
+    the text of an input file never reaches a log."""
+    from fxtrue.orchestration.inputs import SAMPLES_MAX, sample_line
+
     if result.bad_rows:
-        progress(f"{result.bad_rows:,} bad row(s) skipped; examples:")
-        for file, raw, reason in result.examples:
-            progress(f"  {file}: {raw[:100]!r}: {reason}")
+        progress(f"{result.bad_rows:,} bad row(s) skipped; samples (non-TrueFX text masked):")
+        for file, raw, reason in result.examples[:SAMPLES_MAX]:
+            progress(f"  {file}: {sample_line(raw)}: {reason}")
 
 
 def main(argv: list[str] | None = None) -> int:

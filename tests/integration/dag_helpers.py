@@ -57,3 +57,14 @@ def wait_for(predicate, timeout_s: float, what: str, every_s: float = 2.0):
             return value
         time.sleep(every_s)
     raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}")
+
+
+def xcom(dr, task_id: str):
+    """The return value a task of the run pushed (XCom), deserialised; None if it pushed nothing."""
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        row = session.query(XComModel).filter_by(dag_id=dr.dag_id, run_id=dr.run_id, task_id=task_id,
+                                                 key="return_value").one_or_none()
+        return None if row is None else XComModel.deserialize_value(row)

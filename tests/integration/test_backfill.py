@@ -1,11 +1,16 @@
 """Backfill: history files (CSV and zip) into the tick lake, idempotent on re-run, bad rows reported;
-read_lake unions the history and live roots and de-duplicates on (pair, ts)."""
+read_lake unions the history and live roots and de-duplicates on (pair, ts). fx_backfill via dag.test(): reads
+only inside its input roots, shows bad rows only as masked samples, passes loaded dates as data, and a run that
+loads nothing fails."""
 
 from __future__ import annotations
 
 import zipfile
 from datetime import date
 
+import pytest
+
+import dag_helpers as h  # noqa: E402  (sets the throw-away AIRFLOW_HOME before airflow is imported)
 from fxtrue import lake
 from fxtrue.frames import TICK_SCHEMA
 from fxtrue.simulator import simulate_files
@@ -26,6 +31,7 @@ def test_backfill_is_idempotent_and_reports_bad_rows(spark, settings, tmp_path):
     first = backfill(spark, s, [str(files)], progress=msgs.append)
     assert first.ticks == summary.ticks and first.bad_rows == 1
     assert first.examples[0][2] == "bid is not a number" and first.partitions == 4  # 2 pairs x 2 days
+    assert first.dates == ["2026-11-04", "2026-11-05"]  # the loaded days, as data (not scraped from a log)
     assert any("bad row" in m for m in msgs)
 
     again = backfill(spark, s, [str(files / "EURUSD-2026-11.csv")], progress=msgs.append)  # a re-run
@@ -49,3 +55,68 @@ def test_read_lake_with_no_data_is_empty(spark, settings, tmp_path):
     s = settings.replace(spark={"lake_path": str(tmp_path / "nothing")})
     df = lake.read_lake(spark, s, date(2026, 1, 1), date(2026, 1, 2))
     assert df.count() == 0 and [f.name for f in df.schema] == [f.name for f in TICK_SCHEMA]
+
+
+# -- fx_backfill via dag.test(): input roots, masked samples, structured outcome, no green empty run ------------
+
+FAKE_KEY = "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # a canary, not a real key
+
+
+@pytest.fixture
+def dag_env(settings, tmp_path, monkeypatch):
+    """Settings whose input root is a fresh folder (and a secret folder beside it); tasks see them via env."""
+    root, outside = tmp_path / "truefx", tmp_path / "private"
+    root.mkdir()
+    outside.mkdir()
+    (outside / "credentials.csv").write_text(f"[default]\n{FAKE_KEY}\n")
+    user, password = settings.cassandra_credentials()
+    s = settings.replace(state_dir=tmp_path / "state", cassandra={"username": user, "password": password},
+                         spark={"lake_path": str(tmp_path / "lake"), "jars_dir": str(settings.spark_jars_dir)},
+                         airflow={"backfill_input_roots": (str(root),)})
+    h.task_env(monkeypatch, s)
+    h.airflow_db()
+    return s, root, outside
+
+
+def run_backfill(capfd, **conf):
+    dr = h.load_dag("fx_backfill").test(run_conf={"files": [], "s3_prefix": "", "stats": False, **conf})
+    out = capfd.readouterr()
+    return dr, h.ti_states(dr), out.out + out.err
+
+
+def test_fx_backfill_refuses_paths_outside_its_roots_before_reading(dag_env, capfd):
+    s, root, outside = dag_env
+    (root / "EURUSD-2026-12.csv").symlink_to(outside / "credentials.csv")
+    for files, why in (([str(outside / "credentials.csv")], "outside the input roots"),
+                       ([f"{root}/../private/credentials.csv"], "contains '..'"),
+                       ([str(root / "EURUSD-2026-12.csv")], "outside the input roots"),
+                       ([str(root)], "outside the input roots")):  # a folder holding a symlink out
+        dr, states, log = run_backfill(capfd, files=files)
+        assert states["load_lake"] == "failed", (files, states)
+        assert why in log and "nothing was read" in log, log[-3000:]
+        assert "wJalrXUtnFEMI" not in log and "backfill --confine" not in log  # no child was started
+    dr, states, log = run_backfill(capfd, s3_prefix="s3a://bucket/truefx/")
+    assert states["load_lake"] == "failed" and "aws s3 sync" in log
+
+
+def test_fx_backfill_shows_only_masked_samples_and_passes_dates_as_data(dag_env, capfd):
+    s, root, _ = dag_env
+    ticks = [f"EUR/USD,20261105 10:00:0{i}.000,1.1460{i},1.1461{i}" for i in range(5)]
+    (root / "EURUSD-2026-11.csv").write_text("\n".join([ticks[0], FAKE_KEY, *ticks[1:], "password: hunter2"]) + "\n")
+    dr, states, log = run_backfill(capfd, files=[str(root / "*.csv")])
+    assert states["load_lake"] == "success", log[-5000:]
+    loaded = h.xcom(dr, "load_lake")
+    assert loaded["dates"] == ["2026-11-05"] and loaded["from"] == loaded["to"] == "2026-11-05"
+    assert loaded["ticks"] == 5 and loaded["bad_rows"] == 2 and loaded["partitions"] == 1
+    assert {smp["row"] for smp in loaded["samples"]} == {f"<{len(FAKE_KEY)} chars>", "<17 chars>"}
+    assert "wJalrXUtnFEMI" not in log and "hunter2" not in log, "file text reached the task log"
+    assert f"<{len(FAKE_KEY)} chars>" in log and "2 bad row(s)" in log
+
+
+def test_fx_backfill_that_loads_nothing_is_not_green(dag_env, capfd):
+    s, root, _ = dag_env
+    (root / "EURUSD-2026-11.csv").write_text(f"{FAKE_KEY}\nnot,a,tick,row\n")
+    dr, states, log = run_backfill(capfd, files=[str(root)], stats=True)
+    assert states["load_lake"] == "failed", states
+    assert "loaded nothing" in log and "wJalrXUtnFEMI" not in log
+    assert states.get("publish") != "success"

@@ -78,3 +78,52 @@ def test_supervisor_starts_then_restarts_killed_jobs(sup_settings, cql):
     dr = dag.test()
     for job in first:
         assert len(actions(cql, s, job)) == 2
+
+
+def test_supervisor_never_signals_a_look_alike_or_a_recycled_pid(settings, cql, tmp_path, monkeypatch):
+    """Each job's pid file names a running stranger whose command line is the job's own (a recycled pid: right
+    pid, wrong start time). The pass must treat the job as gone and launch it anew, leaving the strangers be."""
+    import json
+    import subprocess
+    import sys
+
+    from ports import free_port
+
+    from fxtrue.orchestration import processes
+    from fxtrue.procs import boot_id, start_ticks
+
+    user, password = settings.cassandra_credentials()
+    s = settings.replace(
+        state_dir=tmp_path, cassandra={"username": user, "password": password},
+        airflow={"supervisor_producer_command": f"truefx-mock --port {free_port()}",  # light, no Spark
+                 "supervisor_streaming_command": f"truefx-mock --port {free_port()}",
+                 "supervisor_backoff_s": 0.0, "supervisor_restart_budget": 100})
+    h.task_env(monkeypatch, s)
+    cql.execute(f"DELETE FROM {s.cassandra.keyspace}.heartbeats_by_job WHERE job IN ('producer', 'streaming')")
+    specs = processes.job_specs(s)
+    strangers = {}
+    try:
+        processes.run_dir(s).mkdir(parents=True)
+        for job, spec in specs.items():
+            p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", *spec.command()[1:]],
+                                 start_new_session=True)
+            h.wait_for(lambda: start_ticks(p.pid), 10, "the stranger", every_s=0.05)
+            strangers[job] = p
+            processes.pid_file(s, job).write_text(json.dumps({
+                "pid": p.pid, "started_at": "2026-01-01T00:00:00+00:00", "command": spec.command(), "log": "",
+                "start_ticks": start_ticks(p.pid) - 1, "boot_id": boot_id()}))
+        h.airflow_db()
+        dr = h.load_dag("fx_supervisor").test()
+        assert h.ti_states(dr) == {"supervise_streaming": "success", "supervise_producer": "success"}
+        for job, stranger in strangers.items():
+            assert stranger.poll() is None, f"the supervisor signalled a stranger in place of {job}"
+            latest = actions(cql, s, job)[0]
+            assert latest["action"] == "restart" and f"pid {stranger.pid} is gone" in latest["reason"]
+            new = processes.read_launch(s, job)
+            assert new.pid != stranger.pid and new.running()
+    finally:
+        for job in specs:
+            processes.stop(s, job, timeout_s=10)
+        for p in strangers.values():
+            p.kill()
+            p.wait(10)
