@@ -8,8 +8,8 @@ import time
 from importlib import resources
 from typing import Callable
 
-from fxtrue.errors import ServiceUnavailable
-from fxtrue.settings import Settings, parse_replication
+from fxtrue.errors import ConfigError, ServiceUnavailable
+from fxtrue.settings import CQL_IDENTIFIER, RULES, Settings, parse_replication
 
 log = logging.getLogger(__name__)
 
@@ -77,11 +77,20 @@ def connect(settings: Settings, *, keyspace: str | None = None, wait_s: float = 
 
 def drop_keyspace(settings: Settings, keyspace: str) -> None:
     """Drop a throw-away keyspace (tests, benchmarks) over a short-lived connection; no error if it is gone."""
+    keyspace = cql_name(keyspace)
     session = connect(settings)
     try:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
     finally:
         session.cluster.shutdown()
+
+
+def cql_name(name: str) -> str:
+    """`name` when it is a plain CQL name (settings.CQL_IDENTIFIER), else ConfigError: names are spliced into
+    CQL text, so nothing else may reach a statement."""
+    if not CQL_IDENTIFIER.fullmatch(name):
+        raise ConfigError(f"bad CQL name {name!r}", hint=f"use {RULES['cassandra.keyspace'].allowed}")
+    return name
 
 
 def _where(settings: Settings) -> str:
@@ -121,10 +130,7 @@ def apply_migrations(session, settings: Settings, progress: Callable[[str], None
     Idempotent: each statement is IF NOT EXISTS and applied migrations are recorded in
     <keyspace>.schema_migrations, so running it twice applies nothing the second time.
     """
-    ks = settings.cassandra.keyspace
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", ks):
-        from fxtrue.errors import ConfigError
-        raise ConfigError(f"bad keyspace name {ks!r}", hint="use lower-case letters, digits and _")
+    ks = cql_name(settings.cassandra.keyspace)
     session.execute(keyspace_cql(settings))
     session.execute(f"CREATE TABLE IF NOT EXISTS {ks}.schema_migrations "
                     "(version int PRIMARY KEY, name text, applied_at timestamp)")
