@@ -34,7 +34,7 @@ def run(args, settings) -> int:
         settings = settings.replace(dashboard=changes)
     check_auth_settings(settings)  # before any I/O: refuse to expose the app without credentials
     # Fail fast with a clear message when Cassandra is not there (the app itself reconnects lazily).
-    cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=10).cluster.shutdown()
+    cassandra.connect(settings, component="dashboard", keyspace=settings.cassandra.keyspace, wait_s=10).cluster.shutdown()
     app = create_app(settings)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no access-log line per callback every second
     server = make_server(settings.dashboard.host, settings.dashboard.port, app.server, threaded=True)
