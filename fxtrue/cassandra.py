@@ -94,6 +94,31 @@ def grant_statements(keyspace: str, component: str) -> list[str]:
     return out
 
 
+_RESOURCES = ((re.compile(r"<all keyspaces>"), "ALL KEYSPACES"), (re.compile(r"<keyspace (\w+)>"), "KEYSPACE {0}"),
+              (re.compile(r"<table (\w+)\.(\w+)>"), "TABLE {0}.{1}"), (re.compile(r"<all roles>"), "ALL ROLES"),
+              (re.compile(r"<role (\w+)>"), "ROLE {0}"), (re.compile(r"<all functions>"), "ALL FUNCTIONS"),
+              (re.compile(r"<all mbeans>"), "ALL MBEANS"))
+
+
+def stale_grants(keyspace: str, component: str, listed: list[tuple[str, str]]) -> list[str]:
+    """REVOKEs for what `component`'s role holds beyond ROLE_GRANTS: `listed` is (resource, permission) as
+    `LIST ALL PERMISSIONS` prints them. Grants on other keyspaces (other worlds on the same cluster, e.g. test
+    sessions) are left alone; anything on this keyspace or cluster-wide that ROLE_GRANTS does not give is
+    revoked. Pure."""
+    wanted = {stmt.removeprefix("GRANT ") for stmt in grant_statements(keyspace, component)}
+    role, out = role_name(component), []
+    for resource, permission in listed:
+        for pattern, cql in _RESOURCES:
+            m = pattern.fullmatch(resource)
+            if m:
+                target = cql.format(*m.groups())
+                other_keyspace = target.startswith(("KEYSPACE ", "TABLE ")) and m.group(1) != keyspace
+                if not other_keyspace and f"{permission} ON {target} TO {role}" not in wanted:
+                    out.append(f"REVOKE {permission} ON {target} FROM {role}")
+                break
+    return out
+
+
 def _write_private(path: Path, text: str) -> None:
     """Write a secret file readable by its owner only (0600), never briefly wider."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -107,7 +132,7 @@ def _write_private(path: Path, text: str) -> None:
 
 def ensure_roles(session, settings: Settings, progress: Callable[[str], None] = log.info) -> list[str]:
     """Create (or re-key) each component's login role from its credential file, generating the password on
-    first use, and grant it ROLE_GRANTS on the configured keyspace. `session` is the admin's. Idempotent;
+    first use, grant it ROLE_GRANTS on the configured keyspace and revoke anything more (stale_grants). `session` is the admin's. Idempotent;
     returns the role names. Passwords go to files (mode 600) and to Cassandra only, never to a log."""
     ks = cql_name(settings.cassandra.keyspace)
     roles_dir = role_file(settings, ADMIN).parent
@@ -125,7 +150,9 @@ def ensure_roles(session, settings: Settings, progress: Callable[[str], None] = 
                 _write_private(path, f'username = "{role}"\npassword = "{password}"\n')
             session.execute(f"CREATE ROLE IF NOT EXISTS {role} WITH LOGIN = true AND PASSWORD = %s", (password,))
             session.execute(f"ALTER ROLE {role} WITH LOGIN = true AND PASSWORD = %s", (password,))
-            for stmt in grant_statements(ks, component):
+            listed = [(r.resource, r.permission)
+                      for r in session.execute(f"LIST ALL PERMISSIONS OF {role} NORECURSIVE")]
+            for stmt in grant_statements(ks, component) + stale_grants(ks, component, listed):
                 session.execute(stmt)
             names.append(role)
     progress(f"cassandra: roles {', '.join(names)} granted on {ks} (credentials in {roles_dir}, mode 600)")

@@ -99,3 +99,26 @@ def test_passwords_are_private_files_never_printed_and_stable_across_inits(setti
     # and the roles still log in after the second init
     session = cassandra.connect(settings, component="dashboard", keyspace=settings.cassandra.keyspace)
     session.cluster.shutdown()
+
+
+def test_init_revokes_grants_beyond_the_table(settings, sessions):
+    from fxtrue.commands.init import init
+
+    admin, dash = sessions[cassandra.ADMIN], sessions["dashboard"]
+    insert = "INSERT INTO heartbeats_by_job (job, status) VALUES ('dash-extra', 'x')"
+    admin.execute(f"GRANT MODIFY ON KEYSPACE {settings.cassandra.keyspace} TO {cassandra.role_name('dashboard')}")
+    # Cassandra caches permissions for permissions_validity (2 s by default): allow a few seconds either way
+    assert eventually(lambda: not refused(dash, insert)), "the extra grant should take effect"
+    init(settings, kafka=False, progress=lambda m: None)
+    assert eventually(lambda: refused(dash, insert)), "init should have revoked the extra grant"
+
+
+def eventually(check, timeout_s: float = 15.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.5)
+    return True

@@ -51,3 +51,16 @@ def test_credentials_per_component(tmp_path):
 def test_connect_needs_a_component():
     with pytest.raises(TypeError):
         cassandra.connect(load_settings({}))  # type: ignore[call-arg]
+
+
+def test_stale_grants_revoke_what_the_table_does_not_give_but_spare_other_keyspaces():
+    listed = [("<table fx.heartbeats_by_job>", "MODIFY"),  # wanted
+              ("<table fx.alerts_by_day>", "MODIFY"),  # not the producer's
+              ("<keyspace fx>", "DROP"), ("<all keyspaces>", "CREATE"), ("<all roles>", "CREATE"),
+              ("<table other.alerts_by_day>", "MODIFY"), ("<keyspace other>", "SELECT")]  # another world's
+    assert cassandra.stale_grants("fx", "producer", listed) == [
+        "REVOKE MODIFY ON TABLE fx.alerts_by_day FROM fxtrue_producer",
+        "REVOKE DROP ON KEYSPACE fx FROM fxtrue_producer",
+        "REVOKE CREATE ON ALL KEYSPACES FROM fxtrue_producer",
+        "REVOKE CREATE ON ALL ROLES FROM fxtrue_producer"]
+    assert cassandra.stale_grants("fx", "dashboard", [("<keyspace fx>", "SELECT")]) == []
