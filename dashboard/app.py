@@ -197,7 +197,7 @@ class LazyData:
             with self._lock:
                 if self._data is None:
                     from fxtrue import cassandra
-                    session = cassandra.connect(self.settings, keyspace=self.settings.cassandra.keyspace,
+                    session = cassandra.connect(self.settings, component="dashboard", keyspace=self.settings.cassandra.keyspace,
                                                 wait_s=self.wait_s)
                     self._data = DashboardData(session, self.settings)
         return self._data

@@ -72,12 +72,12 @@ def run(settings: Settings, *, days: int = 30, repeats: int = 30, keyspace: str 
     reuse = keyspace is not None
     ks = keyspace or f"fxtrue_dashbench_{uuid.uuid4().hex[:8]}"
     s = settings.replace(cassandra={"keyspace": ks})
-    admin = cassandra.connect(s)
+    admin = cassandra.connect(s, component=cassandra.ADMIN)
     report: dict = {"keyspace": ks, "days": days, "pairs": len(s.truefx.pairs)}
     try:
         if not reuse:
             cassandra.apply_migrations(admin, s, progress=progress)
-        session = cassandra.connect(s, keyspace=ks)
+        session = cassandra.connect(s, component=cassandra.ADMIN, keyspace=ks)
         try:
             if not reuse:
                 progress(f"seeding {days} days x {len(s.truefx.pairs)} pairs into {ks} ...")

@@ -1,28 +1,171 @@
-"""Cassandra access shared by every unit: an authenticated session from settings, and the schema migrations."""
+"""Cassandra access shared by every unit: an authenticated session per component, the component roles and their
+grants, and the schema migrations.
+
+Every process logs in as its component's role (least privilege): `connect(settings, component="dashboard")`.
+The credential is FXTRUE_CASSANDRA_USERNAME/PASSWORD when set (a cluster: each process gets its own role's
+credential), else the local stack's: the admin role generated at `fxtrue stack up`
+(<state>/cassandra/credentials.toml) or the component's role generated at `fxtrue init`
+(<state>/cassandra/roles/<component>.toml, mode 600).
+"""
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import re
+import secrets
 import time
+import tomllib
+from pathlib import Path
 from importlib import resources
 from typing import Callable
 
-from fxtrue.errors import ServiceUnavailable
-from fxtrue.settings import Settings, parse_replication
+from fxtrue.errors import ConfigError, ServiceUnavailable
+from fxtrue.settings import CQL_IDENTIFIER, RULES, Settings, parse_replication
 
 log = logging.getLogger(__name__)
 
 MIGRATIONS_PACKAGE = "fxtrue.migrations"
 
+# -- Roles: one per component, each with only the grants it needs in the keyspace. ---------------------------
+ADMIN = "admin"  # migrations, keyspaces, roles: the local stack's generated superuser (or a cluster's operator)
+KEYSPACE = "*"  # in ROLE_GRANTS: every table of the keyspace
+# component -> permission -> tables it is granted on (CQL permissions: SELECT reads, MODIFY writes).
+ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
+    # producers: their heartbeat only
+    "producer": {"MODIFY": ("heartbeats_by_job",)},
+    # the streaming job: ticks, trends, alerts, its heartbeat; reads the published thresholds
+    "streaming": {"MODIFY": ("ticks_by_pair_day", "trends_by_pair_day", "alerts_by_pair_day", "alerts_by_day",
+                             "heartbeats_by_job"),
+                  "SELECT": ("threshold_pointer_by_name", "threshold_versions_by_id", "thresholds_by_version")},
+    # batch jobs (stats/publish, dq, detect, the supervisor): thresholds, DQ runs, supervisor actions
+    "batch": {"MODIFY": ("thresholds_by_version", "threshold_versions_by_id", "threshold_pointer_by_name",
+                         "dq_runs_by_suite", "supervisor_actions_by_day"),
+              "SELECT": (KEYSPACE,)},
+    # the dashboard reads, never writes
+    "dashboard": {"SELECT": (KEYSPACE,)},
+}
+COMPONENTS = (ADMIN, *ROLE_GRANTS)
 
-def cluster(settings: Settings, *, connect_timeout: float | None = None):
-    """A cassandra-driver Cluster for the configured hosts, authenticated as the configured (or generated) user."""
+
+def role_name(component: str) -> str:
+    return f"fxtrue_{component}"
+
+
+def role_file(settings: Settings, component: str) -> Path:
+    return settings.state_dir / "cassandra" / "roles" / f"{component}.toml"
+
+
+def _check_component(component: str) -> None:
+    if component not in COMPONENTS:
+        raise ValueError(f"unknown Cassandra component {component!r}; one of {', '.join(COMPONENTS)}")
+
+
+def credentials(settings: Settings, component: str) -> tuple[str, str]:
+    """(user, password) `component` logs in with: the configured credential when set, else the local stack's
+    admin credential (component "admin") or the component role's generated credential."""
+    _check_component(component)
+    if component == ADMIN or settings.cassandra.username:
+        return settings.cassandra_credentials()
+    path = role_file(settings, component)
+    if not path.exists():
+        raise ConfigError(f"no Cassandra credential for the {component} role: {path} does not exist",
+                          hint="run `fxtrue init` (it creates the component roles on the local stack), or set "
+                               "FXTRUE_CASSANDRA_USERNAME/PASSWORD to this component's role")
+    data = tomllib.loads(path.read_text())
+    return data["username"], data["password"]
+
+
+def manages_roles(settings: Settings) -> bool:
+    """True on the local stack (its generated admin may create roles); on a cluster with a configured
+    credential the operator owns the roles (see infra/terraform) and init leaves them alone."""
+    return not settings.cassandra.username
+
+
+def grant_statements(keyspace: str, component: str) -> list[str]:
+    """The GRANTs of `component`'s role on `keyspace`, from ROLE_GRANTS (pure)."""
+    ks, role = cql_name(keyspace), role_name(component)
+    out = []
+    for permission, tables in ROLE_GRANTS[component].items():
+        for table in tables:
+            resource = f"KEYSPACE {ks}" if table == KEYSPACE else f"TABLE {ks}.{cql_name(table)}"
+            out.append(f"GRANT {permission} ON {resource} TO {role}")
+    return out
+
+
+_RESOURCES = ((re.compile(r"<all keyspaces>"), "ALL KEYSPACES"), (re.compile(r"<keyspace (\w+)>"), "KEYSPACE {0}"),
+              (re.compile(r"<table (\w+)\.(\w+)>"), "TABLE {0}.{1}"), (re.compile(r"<all roles>"), "ALL ROLES"),
+              (re.compile(r"<role (\w+)>"), "ROLE {0}"), (re.compile(r"<all functions>"), "ALL FUNCTIONS"),
+              (re.compile(r"<all mbeans>"), "ALL MBEANS"))
+
+
+def stale_grants(keyspace: str, component: str, listed: list[tuple[str, str]]) -> list[str]:
+    """REVOKEs for what `component`'s role holds beyond ROLE_GRANTS: `listed` is (resource, permission) as
+    `LIST ALL PERMISSIONS` prints them. Grants on other keyspaces (other worlds on the same cluster, e.g. test
+    sessions) are left alone; anything on this keyspace or cluster-wide that ROLE_GRANTS does not give is
+    revoked. Pure."""
+    wanted = {stmt.removeprefix("GRANT ") for stmt in grant_statements(keyspace, component)}
+    role, out = role_name(component), []
+    for resource, permission in listed:
+        for pattern, cql in _RESOURCES:
+            m = pattern.fullmatch(resource)
+            if m:
+                target = cql.format(*m.groups())
+                other_keyspace = target.startswith(("KEYSPACE ", "TABLE ")) and m.group(1) != keyspace
+                if not other_keyspace and f"{permission} ON {target} TO {role}" not in wanted:
+                    out.append(f"REVOKE {permission} ON {target} FROM {role}")
+                break
+    return out
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a secret file readable by its owner only (0600), never briefly wider."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.chmod(path.parent, 0o700)
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def ensure_roles(session, settings: Settings, progress: Callable[[str], None] = log.info) -> list[str]:
+    """Create (or re-key) each component's login role from its credential file, generating the password on
+    first use, grant it ROLE_GRANTS on the configured keyspace and revoke anything more (stale_grants). `session` is the admin's. Idempotent;
+    returns the role names. Passwords go to files (mode 600) and to Cassandra only, never to a log."""
+    ks = cql_name(settings.cassandra.keyspace)
+    roles_dir = role_file(settings, ADMIN).parent
+    roles_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(roles_dir, 0o700)
+    names = []
+    with open(roles_dir / ".lock", "w") as lock:  # concurrent inits (parallel test sessions) agree on passwords
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for component in ROLE_GRANTS:
+            role, path = role_name(component), role_file(settings, component)
+            if path.exists():
+                password = tomllib.loads(path.read_text())["password"]
+            else:
+                password = secrets.token_urlsafe(24)
+                _write_private(path, f'username = "{role}"\npassword = "{password}"\n')
+            session.execute(f"CREATE ROLE IF NOT EXISTS {role} WITH LOGIN = true AND PASSWORD = %s", (password,))
+            session.execute(f"ALTER ROLE {role} WITH LOGIN = true AND PASSWORD = %s", (password,))
+            listed = [(r.resource, r.permission)
+                      for r in session.execute(f"LIST ALL PERMISSIONS OF {role} NORECURSIVE")]
+            for stmt in grant_statements(ks, component) + stale_grants(ks, component, listed):
+                session.execute(stmt)
+            names.append(role)
+    progress(f"cassandra: roles {', '.join(names)} granted on {ks} (credentials in {roles_dir}, mode 600)")
+    return names
+
+
+def cluster(settings: Settings, component: str, *, connect_timeout: float | None = None):
+    """A cassandra-driver Cluster for the configured hosts, authenticated as `component`'s role."""
     from cassandra.auth import PlainTextAuthProvider
     from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy, ExponentialReconnectionPolicy
 
-    user, password = settings.cassandra_credentials()
+    user, password = credentials(settings, component)
     ssl_context = None
     if settings.cassandra.ssl:
         import ssl
@@ -43,8 +186,9 @@ def cluster(settings: Settings, *, connect_timeout: float | None = None):
     )
 
 
-def connect(settings: Settings, *, keyspace: str | None = None, wait_s: float = 0.0):
-    """An authenticated session; retries with backoff for up to `wait_s` seconds.
+def connect(settings: Settings, *, component: str, keyspace: str | None = None, wait_s: float = 0.0):
+    """A session authenticated as `component`'s role (one of COMPONENTS); retries with backoff for up to
+    `wait_s` seconds.
 
     Raises ServiceUnavailable naming the endpoint and what to check when it cannot connect, and
     ConfigError (via settings) when no credential is configured.
@@ -55,7 +199,7 @@ def connect(settings: Settings, *, keyspace: str | None = None, wait_s: float = 
     deadline = time.monotonic() + wait_s
     delay = 0.5
     while True:
-        c = cluster(settings)
+        c = cluster(settings, component)
         try:
             return c.connect(keyspace)
         except NoHostAvailable as exc:
@@ -63,9 +207,10 @@ def connect(settings: Settings, *, keyspace: str | None = None, wait_s: float = 
             auth = [e for e in exc.errors.values() if isinstance(e, AuthenticationFailed)]
             if auth:
                 raise ServiceUnavailable(
-                    f"Cassandra at {_where(settings)} refused the credential: {auth[0]}",
+                    f"Cassandra at {_where(settings)} refused the {component} credential: {auth[0]}",
                     hint="check FXTRUE_CASSANDRA_USERNAME/PASSWORD, or unset them to use the local stack's "
-                         f"generated credential in {settings.cassandra_credentials_file}") from None
+                         f"generated credentials in {settings.cassandra_credentials_file.parent} "
+                         "(`fxtrue init` creates the component roles)") from None
             if time.monotonic() + delay > deadline:
                 raise ServiceUnavailable(
                     f"Cassandra at {_where(settings)} is not reachable: {_first_error(exc)}",
@@ -77,11 +222,20 @@ def connect(settings: Settings, *, keyspace: str | None = None, wait_s: float = 
 
 def drop_keyspace(settings: Settings, keyspace: str) -> None:
     """Drop a throw-away keyspace (tests, benchmarks) over a short-lived connection; no error if it is gone."""
-    session = connect(settings)
+    keyspace = cql_name(keyspace)
+    session = connect(settings, component=ADMIN)
     try:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}", timeout=120)
     finally:
         session.cluster.shutdown()
+
+
+def cql_name(name: str) -> str:
+    """`name` when it is a plain CQL name (settings.CQL_IDENTIFIER), else ConfigError: names are spliced into
+    CQL text, so nothing else may reach a statement."""
+    if not CQL_IDENTIFIER.fullmatch(name):
+        raise ConfigError(f"bad CQL name {name!r}", hint=f"use {RULES['cassandra.keyspace'].allowed}")
+    return name
 
 
 def _where(settings: Settings) -> str:
@@ -121,10 +275,7 @@ def apply_migrations(session, settings: Settings, progress: Callable[[str], None
     Idempotent: each statement is IF NOT EXISTS and applied migrations are recorded in
     <keyspace>.schema_migrations, so running it twice applies nothing the second time.
     """
-    ks = settings.cassandra.keyspace
-    if not re.fullmatch(r"[a-z][a-z0-9_]{0,47}", ks):
-        from fxtrue.errors import ConfigError
-        raise ConfigError(f"bad keyspace name {ks!r}", hint="use lower-case letters, digits and _")
+    ks = cql_name(settings.cassandra.keyspace)
     session.execute(keyspace_cql(settings))
     session.execute(f"CREATE TABLE IF NOT EXISTS {ks}.schema_migrations "
                     "(version int PRIMARY KEY, name text, applied_at timestamp)")

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import os
+import re
 import tomllib
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from fxtrue.errors import ConfigError
 
@@ -259,7 +261,8 @@ class Settings:
         return self.state_dir / "logs"
 
     def replace(self, **sections: Any) -> "Settings":
-        """A copy with some sections' fields replaced: s.replace(kafka={"topic_ticks": "t"})."""
+        """A validated copy with some sections' fields replaced: s.replace(kafka={"topic_ticks": "t"}).
+        Raises ConfigError like load_settings when a new value breaks its rule."""
         changes: dict[str, Any] = {}
         for name, value in sections.items():
             current = getattr(self, name)
@@ -267,7 +270,9 @@ class Settings:
                 changes[name] = dataclasses.replace(current, **value)
             else:
                 changes[name] = Path(value) if name == "state_dir" else value
-        return dataclasses.replace(self, **changes)
+        copy = dataclasses.replace(self, **changes)
+        _validate(copy)
+        return copy
 
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -363,15 +368,123 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
 
 
 def _validate(s: Settings) -> None:
+    problems = validation_errors(s)
+    if problems:
+        raise ConfigError("bad setting(s):\n  " + "\n  ".join(problems),
+                          hint="fix these in the FXTRUE_CONFIG file or the FXTRUE_<SECTION>_<KEY> variables")
     unknown = [p for p in s.truefx.pairs if p not in TRUEFX_PAIRS]
     if unknown:
         raise ConfigError(f"unknown pair(s) in truefx.pairs: {', '.join(unknown)}",
                           hint=f"choose among {', '.join(TRUEFX_PAIRS)}")
-    if s.kafka.partitions < 1:
-        raise ConfigError("kafka.partitions must be >= 1")
     if s.detectors.trend_slide_seconds > s.detectors.trend_window_seconds:
         raise ConfigError("detectors.trend_slide_seconds must not exceed detectors.trend_window_seconds")
     parse_replication(s.cassandra.replication)
+
+
+# -- Validation rules: one per key that needs more than the default, checked at load. -------------------------
+# Every number must be finite (NaN and infinities are refused) and, unless its rule says otherwise, >= 0.
+
+# An unquoted CQL name (keyspaces, tables, roles): CQL folds unquoted names to lower case and the driver quotes
+# any other spelling, so only lower case is accepted; 48 characters is Cassandra's limit.
+CQL_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]{0,47}")
+KAFKA_TOPIC = re.compile(r"[A-Za-z0-9._-]{1,249}")
+HH_MM = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
+JVM_MEMORY = re.compile(r"[1-9][0-9]*[kKmMgGtT]?")
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check on one setting's value and the words that say what is allowed."""
+
+    check: Callable[[Any], bool]
+    allowed: str
+
+
+def _range(lo: float, hi: float = math.inf, *, open_low: bool = False) -> Rule:
+    low = (lambda v: v > lo) if open_low else (lambda v: v >= lo)
+    words = f"> {lo}" if open_low else f">= {lo}"
+    return Rule(lambda v: low(v) and v <= hi, words if hi == math.inf else f"{words} and <= {hi}")
+
+
+def _matching(pattern: re.Pattern, allowed: str) -> Rule:
+    return Rule(lambda v: bool(pattern.fullmatch(v)), allowed)
+
+
+def _one_of(*values: str) -> Rule:
+    return Rule(lambda v: v in values, "one of " + ", ".join(repr(v) for v in values))
+
+
+POSITIVE = _range(0, open_low=True)
+COUNT = _range(1)
+PORT = _range(1, 65535)
+SHARE = _range(0, 1)
+TOPIC = _matching(KAFKA_TOPIC, "a Kafka topic name: 1-249 of A-Z a-z 0-9 . _ -")
+
+RULES: dict[str, Rule] = {
+    "stack.kafka_port": PORT, "stack.kafka_controller_port": PORT, "stack.cassandra_port": PORT,
+    "stack.cassandra_storage_port": PORT, "stack.cassandra_jmx_port": PORT,
+    "stack.kafka_heap_mb": _range(128), "stack.cassandra_heap_mb": _range(256), "stack.ready_timeout_s": POSITIVE,
+    "kafka.topic_ticks": TOPIC, "kafka.topic_dlq": TOPIC, "kafka.topic_alerts": TOPIC,
+    "kafka.partitions": COUNT, "kafka.replication_factor": COUNT, "kafka.request_timeout_ms": COUNT,
+    "kafka.security_protocol": _one_of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
+    "kafka.sasl_mechanism": _one_of("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
+    "cassandra.hosts": Rule(lambda v: len(v) > 0, "at least one host"),
+    "cassandra.port": _range(0, 65535),  # 0: stack.cassandra_port
+    "cassandra.keyspace": _matching(CQL_IDENTIFIER, "a CQL name: a lower-case letter, then up to 47 of a-z 0-9 _"),
+    "cassandra.connect_timeout_s": POSITIVE,
+    "cassandra.ticks_ttl_s": _range(0, 630720000),  # 0: no TTL; Cassandra's maximum is 20 years
+    "cassandra.tick_batch_rows": COUNT,
+    "spark.driver_memory": _matching(JVM_MEMORY, "a JVM memory size such as 2g, 1536m"),
+    "spark.shuffle_partitions": COUNT, "spark.trigger_seconds": POSITIVE, "spark.lake_trigger_seconds": POSITIVE,
+    "spark.max_offsets_per_trigger": COUNT,
+    "detectors.window_seconds": COUNT, "detectors.trend_window_seconds": COUNT,
+    "detectors.trend_slide_seconds": COUNT, "detectors.stale_after_seconds": COUNT,
+    "detectors.k_tick_rate": POSITIVE, "detectors.k_price_jump": POSITIVE, "detectors.k_spread": POSITIVE,
+    "detectors.k_stale_feed": POSITIVE, "detectors.k_cross_rate": POSITIVE, "detectors.k_tick_rate_low": POSITIVE,
+    "detectors.min_samples": COUNT, "detectors.stale_tail_factor": POSITIVE,
+    "detectors.reload_utc": _matching(HH_MM, "a UTC time of day HH:MM (00:00-23:59)"),
+    "detectors.version_check_seconds": POSITIVE,
+    "truefx.pairs": Rule(lambda v: len(v) > 0, "at least one pair"),
+    "truefx.poll_interval_s": POSITIVE, "truefx.reconnect_after_idle_s": POSITIVE,
+    "truefx.max_clock_skew_s": POSITIVE,
+    "dashboard.port": PORT, "dashboard.refresh_ms": COUNT,
+    "airflow.port": PORT, "airflow.supervisor_stale_after_s": POSITIVE, "airflow.supervisor_start_grace_s": POSITIVE,
+    "airflow.supervisor_restart_budget": COUNT, "airflow.supervisor_budget_window_s": POSITIVE,
+    "airflow.supervisor_backoff_s": POSITIVE, "airflow.supervisor_backoff_max_s": POSITIVE,
+    "airflow.stats_lookback_days": COUNT,
+    "dq.max_change_factor": POSITIVE, "dq.min_ask_ge_bid_share": SHARE, "dq.max_duplicate_share": SHARE,
+    "dq.price_band_factor": POSITIVE, "dq.profile_days": COUNT, "dq.max_cross_rate_median_bps": POSITIVE,
+}
+
+
+def _env_name(key: str) -> str:
+    return "FXTRUE_" + key.replace(".", "_").upper()
+
+
+def validation_errors(s: Settings) -> list[str]:
+    """Every setting that breaks its rule (RULES, or finite and >= 0 for numbers), one line each naming the
+    key, its variable, the value and what is allowed; empty when all is well. Pure."""
+    problems = []
+    for section in dataclasses.fields(Settings):
+        value = getattr(s, section.name)
+        if not dataclasses.is_dataclass(value):
+            continue
+        for f in dataclasses.fields(value):
+            key = f"{section.name}.{f.name}"
+            v = getattr(value, f.name)
+            rule = RULES.get(key)
+            numeric = isinstance(v, (int, float)) and not isinstance(v, bool)
+            if numeric and not math.isfinite(v):
+                ok, allowed = False, "a finite number" + (f" {rule.allowed}" if rule else " >= 0")
+            elif rule is not None:
+                ok, allowed = rule.check(v), ("a number " if numeric else "") + rule.allowed
+            elif numeric:
+                ok, allowed = v >= 0, "a number >= 0"
+            else:
+                continue
+            if not ok:
+                problems.append(f"{key} ({_env_name(key)}) = {v!r}: must be {allowed}")
+    return problems
 
 
 def parse_replication(spec: str) -> dict[str, str]:

@@ -172,7 +172,7 @@ class HeartbeatReporter:
             if self.writer is None:
                 from fxtrue import cassandra
 
-                self.session = cassandra.connect(self.settings, keyspace=self.settings.cassandra.keyspace)
+                self.session = cassandra.connect(self.settings, component="producer", keyspace=self.settings.cassandra.keyspace)
                 self.writer = HeartbeatWriter(self.session, self.settings, self.job)
             self.writer.beat(status, metrics, info)
             return True

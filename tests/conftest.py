@@ -52,7 +52,7 @@ def cql(settings: Settings):
     """An authenticated Cassandra session on the test keyspace."""
     from fxtrue import cassandra
 
-    session = cassandra.connect(settings, keyspace=settings.cassandra.keyspace)
+    session = cassandra.connect(settings, component=cassandra.ADMIN, keyspace=settings.cassandra.keyspace)
     yield session
     session.cluster.shutdown()
 

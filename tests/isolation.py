@@ -1,5 +1,6 @@
 """Isolated test worlds on the one shared local stack: own Cassandra keyspace, Kafka topics, lake, checkpoints
-and Data Docs, initialised (topics + migrations) on entry and the keyspace dropped on exit."""
+and Data Docs, initialised (topics + migrations + the component roles' grants on the keyspace, as the admin) on
+entry and the keyspace dropped on exit (Cassandra drops the grants with it)."""
 
 from __future__ import annotations
 

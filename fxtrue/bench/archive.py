@@ -112,7 +112,7 @@ def run(ctx: BenchContext) -> BenchResult:
     files, _ = simulate(ctx, 1, scale)
     s = ctx.isolated("arc")
     n, _ = replay_once(s, files)
-    session = cassandra.connect(s, keyspace=s.cassandra.keyspace, wait_s=30)
+    session = cassandra.connect(s, component=cassandra.ADMIN, keyspace=s.cassandra.keyspace, wait_s=30)
     ctx.on_cleanup(session.cluster.shutdown)
     ours, naive, sink = [], [], []
     cap = 8.0 if ctx.quick else 60.0

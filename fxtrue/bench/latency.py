@@ -103,7 +103,7 @@ def run(ctx: BenchContext) -> BenchResult:
 
     run_s = 60.0 if ctx.quick else 240.0
     base = ctx.isolated("lat")
-    session = cassandra.connect(base, keyspace=base.cassandra.keyspace, wait_s=30)
+    session = cassandra.connect(base, component=cassandra.ADMIN, keyspace=base.cassandra.keyspace, wait_s=30)
     ctx.on_cleanup(session.cluster.shutdown)
     res = BenchResult("latency", TITLE)
     for rate in (1_000, 10_000):

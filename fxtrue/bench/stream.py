@@ -138,7 +138,7 @@ def run(ctx: BenchContext) -> BenchResult:
     else:
         levels, period, warmup = [1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000], 300.0, 45.0
     base = ctx.isolated("str")
-    session = cassandra.connect(base, keyspace=base.cassandra.keyspace, wait_s=30)
+    session = cassandra.connect(base, component=cassandra.ADMIN, keyspace=base.cassandra.keyspace, wait_s=30)
     ctx.on_cleanup(session.cluster.shutdown)
     start_ms = int(time.time() * 1000) - 86_400_000  # yesterday: windows close as the backlog's event time advances
     tried, best = [], None

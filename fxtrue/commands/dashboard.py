@@ -97,7 +97,7 @@ def run(args, settings) -> int:
     check_auth_settings(settings)  # before any I/O: refuse to serve without credentials or local-only mode
     check_docs_dir(settings)
     # Fail fast with a clear message when Cassandra is not there (the app itself reconnects lazily).
-    cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=10).cluster.shutdown()
+    cassandra.connect(settings, component="dashboard", keyspace=settings.cassandra.keyspace, wait_s=10).cluster.shutdown()
     app = create_app(settings)
     server = make_server(app.server, settings)
     print(f"FXTrue dashboard on http://{settings.dashboard.host}:{server.effective_port}/ ({mode}); "

@@ -175,7 +175,7 @@ class Demo:
     def current_version(self) -> str | None:
         from fxtrue import cassandra, thresholds
 
-        session = cassandra.connect(self.settings, wait_s=30)
+        session = cassandra.connect(self.settings, component="dashboard", wait_s=30)
         try:
             return thresholds.current_version(session, self.settings)
         finally:
@@ -248,7 +248,7 @@ class Demo:
         from fxtrue.orchestration import processes
 
         s = self.settings
-        session = cassandra.connect(s, wait_s=30)
+        session = cassandra.connect(s, component="dashboard", wait_s=30)
         stop_at = time.monotonic() + self.args.stop_after if self.args.stop_after else None
         reported_first = False
         reported: set[int] = set()

@@ -81,7 +81,7 @@ def run(args, settings) -> int:
         from fxtrue import cassandra
         from fxtrue import thresholds as thr
 
-        session = cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=10)
+        session = cassandra.connect(settings, component="batch", keyspace=settings.cassandra.keyspace, wait_s=10)
         try:
             version = args.thresholds_version
             if version == "current":

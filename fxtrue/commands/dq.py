@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     runner = Runner(settings)
     results = []
-    session = cassandra.connect(settings, keyspace=settings.cassandra.keyspace)
+    session = cassandra.connect(settings, component="batch", keyspace=settings.cassandra.keyspace)
     try:
         if args.suite in ("ticks", "all"):
             results += run_ticks(runner, settings, args.date or (datetime.now(timezone.utc).date() - timedelta(days=1)))

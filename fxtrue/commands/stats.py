@@ -103,7 +103,7 @@ def compute_and_publish(settings: Settings, date_from: date, date_to: date, sour
         from fxtrue import cassandra
         from fxtrue.publish import publish as publish_version
 
-        session = cassandra.connect(settings, keyspace=settings.cassandra.keyspace)
+        session = cassandra.connect(settings, component="batch", keyspace=settings.cassandra.keyspace)
         try:
             publish_version(session, settings, thresholds, runner, prior_results=prior, progress=progress)
         finally:

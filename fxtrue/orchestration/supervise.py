@@ -31,7 +31,7 @@ def supervise(settings: Settings, jobs: Iterable[str] = JOBS, *, env: dict[str, 
     unknown = [j for j in jobs if j not in specs]
     if unknown:
         raise FxtrueError(f"unknown job(s) {unknown}", hint=f"supervised jobs: {', '.join(specs)}")
-    session = cassandra.connect(settings, wait_s=30)
+    session = cassandra.connect(settings, component="batch", wait_s=30)
     decisions = []
     try:
         beats = heartbeats.read_all(session, settings)

@@ -127,7 +127,7 @@ def gate_stats(stats: dict[str, Any]) -> dict[str, Any]:
     settings = task_settings()
     candidate = Thresholds.from_file(stats["file"])
     runner = Runner(settings)
-    session = cassandra.connect(settings, wait_s=30)
+    session = cassandra.connect(settings, component="batch", wait_s=30)
     try:
         current = load_current(session, settings)
         result = check_thresholds(runner, candidate, settings, current, progress=print)
@@ -155,7 +155,7 @@ def publish_stats(gated: dict[str, Any]) -> dict[str, Any]:
     settings = task_settings()
     candidate = Thresholds.from_file(gated["file"])
     runner = Runner(settings)
-    session = cassandra.connect(settings, wait_s=30)
+    session = cassandra.connect(settings, component="batch", wait_s=30)
     try:
         try:
             published = publish(session, settings, candidate, runner, progress=print)
@@ -179,7 +179,7 @@ def record_thresholds_outcome(dag_id: str, run_id: str, task_ids: list[str], pub
     states = RuntimeTaskInstance.get_task_states(dag_id=dag_id, task_ids=task_ids, run_ids=[run_id])
     flat = {t: s for run in states.values() for t, s in run.items()} if states else {}
     failed = sorted(t for t, s in flat.items() if s not in ("success", "skipped"))
-    session = cassandra.connect(settings, wait_s=30)
+    session = cassandra.connect(settings, component="batch", wait_s=30)
     try:
         current = current_version(session, settings)
         result = SuiteResult(suite=f"pipeline.{dag_id}", success=not failed, evaluated=len(task_ids),

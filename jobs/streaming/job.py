@@ -389,7 +389,7 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
     # Executors write ticks to Cassandra from Python workers: session() points them at this interpreter
     # locally (on a cluster: PYSPARK_PYTHON names the same environment on every node).
     spark = spark or spark_session(settings, "fxtrue-streaming")
-    session = session or cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=30)
+    session = session or cassandra.connect(settings, component="streaming", keyspace=settings.cassandra.keyspace, wait_s=30)
     holder = ThresholdsHolder(lambda: thresholds.current_version(session, settings),
                               lambda v: thresholds.load_version(session, settings, v),
                               settings.detectors.reload_utc)

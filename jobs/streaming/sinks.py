@@ -166,7 +166,7 @@ def worker_sink(settings: Settings) -> CassandraSink:
     if sink is None:
         from fxtrue import cassandra
 
-        session = cassandra.connect(settings, keyspace=settings.cassandra.keyspace, wait_s=30)
+        session = cassandra.connect(settings, component="streaming", keyspace=settings.cassandra.keyspace, wait_s=30)
         sink = _WORKER_SINKS[key] = CassandraSink(session, settings)
     return sink
 

@@ -95,7 +95,7 @@ def lake_rows(spark, s) -> tuple[int, int]:
 def cassandra_state(s) -> tuple[int, set]:
     from fxtrue import cassandra
 
-    session = cassandra.connect(s, keyspace=s.cassandra.keyspace, wait_s=60)
+    session = cassandra.connect(s, component=cassandra.ADMIN, keyspace=s.cassandra.keyspace, wait_s=60)
     try:
         ticks = session.execute("SELECT count(*) FROM ticks_by_pair_day", timeout=120).one()[0]
         alerts = {(r.window_start, r.detector, r.subject)

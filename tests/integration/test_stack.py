@@ -52,8 +52,8 @@ def test_cassandra_write_and_read_as_the_generated_user(settings, cql):
 def test_wrong_password_is_a_clear_error(settings):
     bad = settings.replace(cassandra={"username": "fxtrue", "password": "wrong"})
     with pytest.raises(ServiceUnavailable) as err:
-        cassandra.connect(bad)
-    assert "refused the credential" in str(err.value) and "fix:" in str(err.value)
+        cassandra.connect(bad, component=cassandra.ADMIN)
+    assert "refused the admin credential" in str(err.value) and "fix:" in str(err.value)
 
 
 def test_init_is_idempotent(settings):
@@ -121,7 +121,7 @@ def test_stack_lifecycle_survives_kill_9(spare_stack):
 
     from fxtrue.commands.init import init
     init(s, progress=log.append)
-    sess = cassandra.connect(s, keyspace="fxtrue")
+    sess = cassandra.connect(s, component=cassandra.ADMIN, keyspace="fxtrue")
     sess.execute("INSERT INTO heartbeats_by_job (job, status) VALUES ('durable', 'before-crash')")
     sess.cluster.shutdown()
     producer = kafka.producer(s)
@@ -137,7 +137,7 @@ def test_stack_lifecycle_survives_kill_9(spare_stack):
     recovered = stack.up(s, progress=log.append)
     assert all(st.healthy for st in recovered)
     assert any("stale pid file" in m for m in log)
-    sess = cassandra.connect(s, keyspace="fxtrue", wait_s=30)
+    sess = cassandra.connect(s, component=cassandra.ADMIN, keyspace="fxtrue", wait_s=30)
     assert sess.execute("SELECT status FROM heartbeats_by_job WHERE job = 'durable'").one().status == "before-crash"
     sess.cluster.shutdown()
     consumer = kafka.consumer(s, s.kafka.topic_ticks, consumer_timeout_ms=10000)
