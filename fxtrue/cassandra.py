@@ -204,7 +204,7 @@ def connect(settings: Settings, *, component: str, keyspace: str | None = None, 
             return c.connect(keyspace)
         except NoHostAvailable as exc:
             c.shutdown()
-            auth = [e for e in exc.errors.values() if isinstance(e, AuthenticationFailed)]
+            auth = [e for e in _errors(exc) if isinstance(e, AuthenticationFailed)]
             if auth:
                 raise ServiceUnavailable(
                     f"Cassandra at {_where(settings)} refused the {component} credential: {auth[0]}",
@@ -242,9 +242,16 @@ def _where(settings: Settings) -> str:
     return f"{','.join(settings.cassandra.hosts)}:{settings.cassandra_port}"
 
 
-def _first_error(exc) -> str:
+def _errors(exc) -> list:
+    """The per-host errors of a driver exception: NoHostAvailable keeps a dict (host -> error), but the driver
+    also raises it with a list (e.g. when the keyspace is missing)."""
     errors = getattr(exc, "errors", None) or {}
-    return str(next(iter(errors.values()))) if errors else str(exc)
+    return list(errors.values()) if isinstance(errors, dict) else list(errors)
+
+
+def _first_error(exc) -> str:
+    errors = _errors(exc)
+    return str(errors[0]) if errors else str(exc)
 
 
 def migrations() -> list[tuple[int, str, str]]:

@@ -64,3 +64,13 @@ def test_stale_grants_revoke_what_the_table_does_not_give_but_spare_other_keyspa
         "REVOKE CREATE ON ALL KEYSPACES FROM fxtrue_producer",
         "REVOKE CREATE ON ALL ROLES FROM fxtrue_producer"]
     assert cassandra.stale_grants("fx", "dashboard", [("<keyspace fx>", "SELECT")]) == []
+
+
+def test_driver_errors_are_read_whether_the_driver_keeps_a_dict_or_a_list():
+    # NoHostAvailable carries host -> error, but the driver also raises it with a list (a missing keyspace);
+    # reading it must not raise AttributeError in place of the real message.
+    from cassandra.cluster import NoHostAvailable
+
+    assert cassandra._first_error(NoHostAvailable("x", {"h": ValueError("by host")})) == "by host"
+    assert cassandra._first_error(NoHostAvailable("x", [ValueError("in a list")])) == "in a list"
+    assert cassandra._first_error(NoHostAvailable("only text", {})) == "('only text', {})"
