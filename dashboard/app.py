@@ -53,10 +53,6 @@ def check_auth_settings(settings: Settings) -> bool:
     """Whether basic auth is on. Raises ConfigError when the app would serve without credentials outside
     local-only mode, in local-only mode off loopback, or off loopback with only the loopback Host names."""
     d = settings.dashboard
-    if d.login_failures_max < 1 or not 0 < d.login_failures_window_s < float("inf") or d.trusted_proxies < 0:
-        raise ConfigError("dashboard.login_failures_max must be >= 1, dashboard.login_failures_window_s a finite "
-                          "number > 0 and dashboard.trusted_proxies >= 0",
-                          hint="fix FXTRUE_DASHBOARD_LOGIN_FAILURES_MAX / _LOGIN_FAILURES_WINDOW_S / _TRUSTED_PROXIES")
     if bool(d.username) != bool(d.password):
         raise ConfigError("only one of the dashboard username and password is set",
                           hint="set both FXTRUE_DASHBOARD_USERNAME and FXTRUE_DASHBOARD_PASSWORD, or neither")

@@ -40,14 +40,14 @@ def seeded(settings, cql):
 def served(settings, cql, seeded):
     """The app in local-only mode (as the demo runs it) on a free loopback port, served by the server of
     `fxtrue dashboard` (waitress) in a background thread; the Host allow-list is the default one for that port."""
+    from ports import free_port
+
     from dashboard.app import create_app
     from dashboard.data import DashboardData
     from fxtrue.commands.dashboard import make_server
 
-    local = settings.replace(dashboard={"local_only": True, "host": "127.0.0.1", "port": 0})
-    server = make_server(lambda environ, start_response: [], local)  # bind first: the app needs the port
-    local = local.replace(dashboard={"port": server.effective_port})
-    server.application = create_app(local, data=DashboardData(cql, local)).server
+    local = settings.replace(dashboard={"local_only": True, "host": "127.0.0.1", "port": free_port()})
+    server = make_server(create_app(local, data=DashboardData(cql, local)).server, local)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.effective_port}"

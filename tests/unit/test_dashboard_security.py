@@ -89,10 +89,11 @@ def test_command_generates_a_login_when_none_is_configured(tmp_path, capsys):
 
 
 def test_limits_must_be_sane():
-    for bad in ({"login_failures_max": 0}, {"login_failures_window_s": float("nan")},
-                {"login_failures_window_s": 0}, {"trusted_proxies": -1}):
-        with pytest.raises(ConfigError, match="login_failures_max must be"):
-            create_app(Settings().replace(dashboard={**CREDS, **bad}), data=lambda: None)
+    # Checked where every setting is (fxtrue.settings.RULES), before the app can be built.
+    for key, bad in (("login_failures_max", 0), ("login_failures_window_s", float("nan")),
+                     ("login_failures_window_s", 0), ("trusted_proxies", -1)):
+        with pytest.raises(ConfigError, match=f"dashboard.{key} "):
+            Settings().replace(dashboard={**CREDS, key: bad})
 
 
 # -- Host allow-list (DNS rebinding) -----------------------------------------------------------------------------
@@ -258,13 +259,13 @@ def test_command_serves_with_waitress(data):
     import urllib.error
     import urllib.request
 
+    from ports import free_port
+
     from fxtrue.commands.dashboard import make_server
 
-    s = Settings().replace(dashboard={"local_only": True, "port": 0})
-    server = make_server(lambda environ, start_response: [], s)  # bind first: the app needs the port
+    s = Settings().replace(dashboard={"local_only": True, "port": free_port()})
+    server = make_server(create_app(s, data=data).server, s)
     port = server.effective_port
-    s = s.replace(dashboard={"port": port})  # the default Host allow-list names the bound port
-    server.application = create_app(s, data=data).server
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     try:
