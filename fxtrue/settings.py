@@ -56,6 +56,10 @@ class KafkaSettings:
     sasl_username: str = ""
     sasl_password: str = ""
     request_timeout_ms: int = 30000
+    # How far a tick's event time may be from its arrival: the producer rejects live ticks further than this
+    # from its clock either way and any tick further ahead (a replay behind its own replay clock too); the
+    # streaming job rejects ticks further ahead of their Kafka timestamp. Rejected ticks go to topic_dlq.
+    max_event_skew_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,6 @@ class TrueFXSettings:
     pairs: tuple[str, ...] = TRUEFX_PAIRS
     poll_interval_s: float = 1.0
     reconnect_after_idle_s: float = 50.0
-    max_clock_skew_s: float = 300.0
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
           file=sys.stderr, flush=True)
     try:
         stats = main.run(source, sink, stop=stop, heartbeat=heartbeat,
-                         max_skew_ms=int(settings.truefx.max_clock_skew_s * 1000),
+                         max_skew_ms=int(settings.kafka.max_event_skew_s * 1000),
                          progress=progress_printer(source))
     finally:
         sink.close()

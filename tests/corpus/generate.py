@@ -90,10 +90,15 @@ def deep_nesting() -> bytes:
     return b"[" * 100_000 + b"]" * 100_000
 
 
+def huge_integers() -> bytes:
+    return (b'{"v":1,"pair":"EUR/USD","ts":1764000000000,"bid":' + b"9" * 5000 + b',"ask":1.08605,'
+            b'"source":"sim","received_at":1764000000001}')
+
+
 def huge_http_body() -> bytes:
     return b"EUR/USD,1764000000959,1.08," + b"9" * 5_000_000 + b",1.08,605,1.08700,1.08500,1.08650\n"
 
 
 FILE_GENERATORS = {"huge_lines": huge_lines, "zip_bomb": zip_bomb, "oversized_zip": oversized_zip,
                    "path_traversal_zip": path_traversal_zip, "many_members_zip": many_members_zip}
-BYTES_GENERATORS = {"huge_message": huge_message, "deep_nesting": deep_nesting, "huge_http_body": huge_http_body}
+BYTES_GENERATORS = {"huge_message": huge_message, "deep_nesting": deep_nesting, "huge_integers": huge_integers, "huge_http_body": huge_http_body}
