@@ -204,19 +204,36 @@ def skew_reason(delta_ms: int, limit_ms: int, against: str = "its arrival") -> s
     return f"ts is {abs(delta_ms) // 1000} s {side} {against} (limit {limit_ms // 1000} s)"
 
 
+def event_time_reason(ts: int, *, now_ms: int, max_skew_ms: int, live: bool = True,
+                      replay_clock_ms: int | None = None) -> str | None:
+    """The producer's event-time bound (the streaming job bounds ts against the Kafka timestamp the same way).
+
+    Live data: within `max_skew_ms` of the producer's clock either way. A replay: not ahead of the wall clock
+    by more (recorded history is never from the future, and a shifted replay may not run ahead of real time,
+    which would move the streaming job's watermark), and not behind its replay clock (the newest event time the
+    replay has published) by more: such a tick could not move the watermark and would be dropped as late.
+    """
+    if live:
+        return skew_reason(ts - now_ms, max_skew_ms) if abs(ts - now_ms) > max_skew_ms else None
+    if ts - now_ms > max_skew_ms:
+        return skew_reason(ts - now_ms, max_skew_ms)
+    if replay_clock_ms is not None and replay_clock_ms - ts > max_skew_ms:
+        return skew_reason(ts - replay_clock_ms, max_skew_ms, "the replay clock")
+    return None
+
+
 def validate(tick: Tick, *, now_ms: int | None = None, max_skew_ms: int | None = None,
              pairs: tuple[str, ...] = TRUEFX_PAIRS) -> str | None:
     """The reason this tick is invalid, or None. A crossed quote (bid > ask) is valid: it is an alert case.
 
-    `max_skew_ms` also rejects event times further than that from `now_ms` (the producer's clock) either way.
+    `max_skew_ms` also rejects event times further than that from `now_ms` (live data) either way.
     """
     values = {name: getattr(tick, name) for name in FIELDS if name != "v"}
     if (reason := tick_reason(values, pairs)) is not None:
         return reason
     if max_skew_ms is not None:
-        ref = now_ms if now_ms is not None else now_epoch_ms()
-        if abs(tick.ts - ref) > max_skew_ms:
-            return skew_reason(tick.ts - ref, max_skew_ms)
+        return event_time_reason(tick.ts, now_ms=now_ms if now_ms is not None else now_epoch_ms(),
+                                 max_skew_ms=max_skew_ms)
     return None
 
 

@@ -95,7 +95,8 @@ def build_source(args: argparse.Namespace, settings: Settings):
         if args.speed < 0:
             raise FxtrueError("--speed must be >= 0 (0 = as fast as possible)")
         return sources.ReplaySource(args.files, speed=args.speed, limit=args.limit,
-                                    shift_to_now=args.shift_to_now)
+                                    shift_to_now=args.shift_to_now,
+                                    max_ahead_ms=int(settings.kafka.max_event_skew_s * 1000))
     from fxtrue import simulator
     from fxtrue.ticks import now_epoch_ms
 
