@@ -26,7 +26,7 @@ Batch = list[Tick | Rejection]
 
 class QuoteSource(Protocol):
     name: str  # the tick source: truefx | replay | sim
-    live: bool  # live data: event times far from now are rejected
+    live: bool  # live data: event times far from now either way are rejected (a replay: see producers.main)
 
     def batches(self, stop: threading.Event) -> Iterator[Batch]: ...
 
