@@ -10,25 +10,11 @@ from dataclasses import dataclass
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import (ArrayType, DoubleType, MapType, LongType, StringType, StructField, StructType, TimestampType)
+from pyspark.sql.types import ArrayType, DoubleType, MapType, StringType, StructField, StructType, TimestampType
 
 from fxtrue.settings import TRUEFX_PAIRS, KafkaSettings
 from fxtrue.ticks import (CHECK_ORDER, ECHO_CHARS, ECHO_SAFE, FIELD_RULES, FIELDS, HIGH_BELOW_LOW, OPTIONAL_FIELDS,
-                          REQUIRED_FIELDS, SCHEMA_VERSION, SOURCES)
-
-# The JSON value on fx.ticks (schema version 1, see fxtrue/schema/tick-v1.json).
-TICK_JSON_SCHEMA = StructType([
-    StructField("v", LongType()),
-    StructField("pair", StringType()),
-    StructField("ts", LongType()),
-    StructField("bid", DoubleType()),
-    StructField("ask", DoubleType()),
-    StructField("high", DoubleType()),
-    StructField("low", DoubleType()),
-    StructField("open", DoubleType()),
-    StructField("source", StringType()),
-    StructField("received_at", LongType()),
-])
+                          PRICE_FIELDS, REQUIRED_FIELDS, SCHEMA_VERSION, SOURCES)
 
 # The canonical tick as a DataFrame (and the data columns of the tick lake).
 TICK_SCHEMA = StructType([
@@ -156,16 +142,15 @@ def skew_reason(delta_ms: Column, limit_ms: int) -> Column:
 
 
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "allowNonNumericNumbers": "true"}
-_TEXT_SCHEMA = StructType([StructField(f, StringType()) for f in FIELDS])
 _DOUBLE_SCHEMA = StructType([StructField(f, DoubleType()) for f in FIELDS])
 # A JSON scalar at the start of the message (Python's decoder reads it, then the message is not an object).
 _SCALAR = r'^\s*(null|true|false|NaN|-?Infinity|-?[0-9]|"([^"\\]|\\.)*")'
 
 
-def json_reason(raw: Column, text: Column, dbl: Column) -> Column:
+def json_reason(raw: Column, keys: Column, text: dict[str, Column], dbl: dict[str, Column]) -> Column:
     """fxtrue.ticks.json_reason for Spark: JSON object, no duplicate keys, schema version, no field outside the
-    schema, required fields present. `text`/`dbl`: the message parsed with all fields as strings / doubles."""
-    keys = F.map_keys(F.from_json(raw, MapType(StringType(), StringType()), _JSON_OPTIONS))  # duplicates kept
+    schema, required fields present. `keys`: the top-level keys (NULL: not an object; duplicates kept);
+    `text`/`dbl`: each field's raw token text / its value parsed as a double."""
     dups = F.filter(F.array_distinct(keys), lambda k: F.size(F.filter(keys, lambda x: x == k)) > 1)
     extra = F.array_except(keys, F.array(*[F.lit(f) for f in FIELDS]))
     v = json_field(text["v"], dbl["v"])
@@ -194,19 +179,22 @@ def parse_kafka_ticks(df: DataFrame, max_skew_ms: int | None = None) -> DataFram
     """
     limit_ms = int((KafkaSettings().max_event_skew_s if max_skew_ms is None else max_skew_ms / 1000) * 1000)
     raw = F.col("value").cast("string")
-    out = (df.select(raw.alias("raw"), F.col("timestamp").alias("kafka_ts"),
-                     F.from_json(raw, TICK_JSON_SCHEMA, _JSON_OPTIONS).alias("j"),
-                     F.from_json(raw, _TEXT_SCHEMA, _JSON_OPTIONS).alias("_t"),
-                     F.from_json(raw, _DOUBLE_SCHEMA, _JSON_OPTIONS).alias("_d"))
-             .select("raw", "kafka_ts", "j.*", "_t", "_d")
-             .withColumnRenamed("ts", "ts_ms"))
-    text, dbl = F.col("_t"), F.col("_d")
+    # Two parses: every top-level value as its token text (a map keeps duplicate keys), and as a double.
+    parsed = df.select(raw.alias("raw"), F.col("timestamp").alias("kafka_ts"),
+                       F.from_json(raw, MapType(StringType(), StringType()), _JSON_OPTIONS).alias("_m"),
+                       F.from_json(raw, _DOUBLE_SCHEMA, _JSON_OPTIONS).alias("_d"))
+    text = {f: F.try_element_at(F.col("_m"), F.lit(f)) for f in FIELDS}
+    dbl = {f: F.col("_d")[f] for f in FIELDS}
+    out = parsed.select(  # the typed columns (exact for valid ticks: integers within 2^53)
+        "raw", "kafka_ts", "_m", "_d", dbl["v"].try_cast("long").alias("v"), text["pair"].alias("pair"),
+        dbl["ts"].try_cast("long").alias("ts_ms"), *[dbl[f].alias(f) for f in PRICE_FIELDS],
+        text["source"].alias("source"), dbl["received_at"].try_cast("long").alias("received_at"))
     fields = {f: json_field(text[f], dbl[f]) for f in FIELDS if f != "v"}
     ahead_ms = F.col("ts_ms") - F.unix_millis("kafka_ts")
-    reason = F.coalesce(json_reason(F.col("raw"), text, dbl),
+    reason = F.coalesce(json_reason(F.col("raw"), F.map_keys(F.col("_m")), text, dbl),
                         tick_reason(fields, text["pair"], text["source"]),
                         F.when(ahead_ms > F.lit(limit_ms), skew_reason(ahead_ms, limit_ms)))
-    return out.withColumn("invalid_reason", reason).drop("_t", "_d")
+    return out.withColumn("invalid_reason", reason).drop("_m", "_d")
 
 
 def valid_ticks(parsed: DataFrame, *keep: str) -> DataFrame:
