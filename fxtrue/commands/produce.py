@@ -11,7 +11,9 @@ from fxtrue.errors import FxtrueError
 from fxtrue.settings import TRUEFX_PAIRS, Settings
 
 HELP = """Publish ticks to the Kafka tick topic (settings kafka.topic_ticks), one per message with the pair as
-key; invalid ticks go to the dead-letter topic with the reason (crossed quotes are valid). Writes a heartbeat
+key; invalid ticks go to the dead-letter topic with the reason (crossed quotes are valid), and so do ticks
+whose event time is too far from their arrival (settings kafka.max_event_skew_s, 60 s: live ticks either way;
+a replayed tick ahead of the wall clock, or behind the newest event time the replay has sent). Writes a heartbeat
 (job "producer") to Cassandra every few seconds. SIGTERM/SIGINT stop it cleanly (flush; TrueFX disconnect).
 
   truefx   poll the TrueFX Web API (credentials: FXTRUE_TRUEFX_USERNAME/PASSWORD or --conn-id; none = public
