@@ -95,8 +95,8 @@ NON_NUMERIC_STRINGS = r"^[+-]?(NaN|INF|Infinity)$"
 
 def echo(col: Column) -> Column:
     """fxtrue.ticks.echo for Spark: the first ECHO_CHARS characters, unsafe ones as '?', in single quotes."""
-    return F.concat(F.lit("'"), F.regexp_replace(F.substring(col, 1, ECHO_CHARS), f"[^{ECHO_SAFE}]", "?"),
-                    F.lit("'"))
+    text = F.coalesce(F.substring(col, 1, ECHO_CHARS), F.lit("null"))  # never a NULL reason
+    return F.concat(F.lit("'"), F.regexp_replace(text, f"[^{ECHO_SAFE}]", "?"), F.lit("'"))
 
 
 def tick_reason(fields: dict[str, FieldCols], pair: Column, source: Column) -> Column:
