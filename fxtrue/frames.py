@@ -6,26 +6,15 @@ chained with df.transform(...). Detector-specific ones live in fxtrue.detectors.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import (DoubleType, LongType, StringType, StructField, StructType, TimestampType)
+from pyspark.sql.types import ArrayType, DoubleType, MapType, StringType, StructField, StructType, TimestampType
 
-from fxtrue.settings import TRUEFX_PAIRS
-from fxtrue.ticks import SOURCES
-
-# The JSON value on fx.ticks (schema version 1, see fxtrue/schema/tick-v1.json).
-TICK_JSON_SCHEMA = StructType([
-    StructField("v", LongType()),
-    StructField("pair", StringType()),
-    StructField("ts", LongType()),
-    StructField("bid", DoubleType()),
-    StructField("ask", DoubleType()),
-    StructField("high", DoubleType()),
-    StructField("low", DoubleType()),
-    StructField("open", DoubleType()),
-    StructField("source", StringType()),
-    StructField("received_at", LongType()),
-])
+from fxtrue.settings import TRUEFX_PAIRS, KafkaSettings
+from fxtrue.ticks import (CHECK_ORDER, ECHO_CHARS, ECHO_SAFE, FIELD_RULES, FIELDS, HIGH_BELOW_LOW, OPTIONAL_FIELDS,
+                          PRICE_FIELDS, REQUIRED_FIELDS, SCHEMA_VERSION, SOURCES)
 
 # The canonical tick as a DataFrame (and the data columns of the tick lake).
 TICK_SCHEMA = StructType([
@@ -75,54 +64,137 @@ def with_lake_partitions(df: DataFrame) -> DataFrame:
               .withColumn("date", F.date_format("ts", "yyyy-MM-dd")))
 
 
+@dataclass(frozen=True)
+class FieldCols:
+    """How the rule table's Spark checks see one field: present (not absent/null), a JSON number token, an
+    integer token, and its value as a double (fxtrue.ticks.Rule.spark)."""
+
+    present: Column
+    is_number: Column
+    is_int: Column
+    num: Column
+
+
+def typed_field(col: Column) -> FieldCols:
+    """A column that is already a typed number (the history reader): present and a number when not null."""
+    return FieldCols(col.isNotNull(), col.isNotNull(), col.isNotNull(), col.cast("double"))
+
+
+def json_field(text: Column, dbl: Column) -> FieldCols:
+    """A field of a JSON message, from its raw token text (StringType parse) and its DoubleType parse.
+
+    The DoubleType parse is non-null for number tokens, and also for the strings "NaN"/"Infinity"/"INF"
+    (which the text shows unquoted, while a NaN token's text is quoted); an integer token's text is its digits.
+    """
+    number = dbl.isNotNull() & ~text.rlike(NON_NUMERIC_STRINGS)
+    return FieldCols(text.isNotNull(), number, number & text.rlike(r"^-?[0-9]+$"), dbl)
+
+
+NON_NUMERIC_STRINGS = r"^[+-]?(NaN|INF|Infinity)$"
+
+
+def echo(col: Column) -> Column:
+    """fxtrue.ticks.echo for Spark: the first ECHO_CHARS characters, unsafe ones as '?', in single quotes."""
+    text = F.coalesce(F.substring(col, 1, ECHO_CHARS), F.lit("null"))  # never a NULL reason
+    return F.concat(F.lit("'"), F.regexp_replace(text, f"[^{ECHO_SAFE}]", "?"), F.lit("'"))
+
+
+def tick_reason(fields: dict[str, FieldCols], pair: Column, source: Column) -> Column:
+    """fxtrue.ticks.tick_reason for Spark, built from the same rule table (CHECK_ORDER, FIELD_RULES);
+    fields absent from `fields` are treated as absent. NULL when every rule holds."""
+    out = None
+
+    def add(cond: Column, reason: Column) -> None:
+        nonlocal out
+        out = F.when(cond, reason) if out is None else out.when(cond, reason)
+
+    for step in CHECK_ORDER:
+        if step == "pair":
+            add(pair.isNull() | ~pair.isin(*TRUEFX_PAIRS), F.concat(F.lit("unknown pair "), echo(pair)))
+        elif step == "source":
+            add(source.isNull() | ~source.isin(*SOURCES), F.concat(F.lit("unknown source "), echo(source)))
+        elif step == "high>=low":
+            if "high" in fields and "low" in fields:
+                hi, lo = fields["high"], fields["low"]
+                add(hi.present & lo.present & (hi.num < lo.num), F.lit(HIGH_BELOW_LOW))
+        elif step in fields:
+            c = fields[step]
+            for rule in FIELD_RULES[step]:
+                add(c.present & F.coalesce(rule.spark(c, F), F.lit(True)), F.lit(rule.reason))
+    return out
+
+
 def invalid_reason(df_cols: dict[str, Column] | None = None) -> Column:
-    """Why a parsed tick row is invalid (NULL when valid). Mirrors fxtrue.ticks.validate for Spark.
-
-    A crossed quote is valid: it is an alert case, not bad input.
-    """
+    """Why a row of typed tick columns (pair, ts_ms, bid, ask, source; high/low/open when given) is invalid,
+    NULL when valid: the rule table of fxtrue.ticks. A crossed quote is valid: it is an alert case."""
     c = df_cols or {}
-    pair = c.get("pair", F.col("pair"))
-    bid, ask = c.get("bid", F.col("bid")), c.get("ask", F.col("ask"))
-    ts = c.get("ts_ms", F.col("ts_ms"))
-    source = c.get("source", F.col("source"))
-
-    def bad_price(col: Column) -> Column:
-        return col.isNull() | F.isnan(col) | (col <= 0) | (col == float("inf"))
-
-    return (F.when(pair.isNull(), F.lit("missing field pair"))
-             .when(~pair.isin(*TRUEFX_PAIRS), F.concat(F.lit("unknown pair "), F.substring(pair, 1, 20)))
-             .when(ts.isNull() | (ts <= 0), F.lit("ts is not a positive epoch-ms integer"))
-             .when(ts > F.lit(4102444800000), F.lit("ts is beyond year 2100"))
-             .when(bad_price(bid), F.lit("bid is not a finite positive number"))
-             .when(bad_price(ask), F.lit("ask is not a finite positive number"))
-             .when(~source.isin(*SOURCES), F.lit("unknown source")))
+    names = {"ts": "ts_ms"}
+    fields = {f: typed_field(c.get(names.get(f, f), F.col(names.get(f, f)))) for f in ("ts", "bid", "ask")}
+    fields.update({f: typed_field(c[f]) for f in OPTIONAL_FIELDS if f in c})
+    return tick_reason(fields, c.get("pair", F.col("pair")), c.get("source", F.col("source")))
 
 
-# A tick stamped later than this after the broker received it is rejected: an event time from the future
-# would move the streaming job's watermark ahead for good (every later window "late", and the watermark is
-# kept in the checkpoint). Real feeds are behind the broker, not ahead (clock skew is well under this).
-MAX_AHEAD_OF_BROKER_MS = 60_000
+def skew_reason(delta_ms: Column, limit_ms: int) -> Column:
+    """fxtrue.ticks.skew_reason for Spark (delta > 0: ahead of the arrival)."""
+    return F.concat(F.lit("ts is "), F.floor(F.abs(delta_ms) / F.lit(1000)).cast("string"),
+                    F.when(delta_ms > 0, F.lit(" s ahead of")).otherwise(F.lit(" s behind")),
+                    F.lit(f" its arrival (limit {limit_ms // 1000} s)"))
 
 
-def parse_kafka_ticks(df: DataFrame) -> DataFrame:
-    """Kafka rows (key, value bytes, ...) -> parsed columns plus `raw` and `invalid_reason`.
+_JSON_OPTIONS = {"mode": "PERMISSIVE", "allowNonNumericNumbers": "true"}
+_DOUBLE_SCHEMA = StructType([StructField(f, DoubleType()) for f in FIELDS])
+# A JSON scalar at the start of the message (Python's decoder reads it, then the message is not an object).
+_SCALAR = r'^\s*(null|true|false|NaN|-?Infinity|-?[0-9]|"([^"\\]|\\.)*")'
 
-    Rows that are not JSON objects of schema version 1 get a reason too, and so do ticks stamped more than
-    MAX_AHEAD_OF_BROKER_MS after their arrival at the broker; split with `valid_ticks` / `rejected_ticks`.
+
+def json_reason(raw: Column, keys: Column, text: dict[str, Column], dbl: dict[str, Column]) -> Column:
+    """fxtrue.ticks.json_reason for Spark: JSON object, no duplicate keys, schema version, no field outside the
+    schema, required fields present. `keys`: the top-level keys (NULL: not an object; duplicates kept);
+    `text`/`dbl`: each field's raw token text / its value parsed as a double."""
+    dups = F.filter(F.array_distinct(keys), lambda k: F.size(F.filter(keys, lambda x: x == k)) > 1)
+    extra = F.array_except(keys, F.array(*[F.lit(f) for f in FIELDS]))
+    v = json_field(text["v"], dbl["v"])
+    array = F.from_json(raw, ArrayType(StringType()), _JSON_OPTIONS)
+    out = (F.when(keys.isNull() & (array.isNotNull() | raw.rlike(_SCALAR)),
+                  F.lit("not a JSON object"))
+            .when(keys.isNull(), F.lit("not JSON"))
+            .when(F.size(dups) > 0, F.concat(F.lit("duplicate field "), echo(F.array_min(dups))))
+            .when(~v.present, F.lit("missing field v"))
+            .when(~v.is_int, F.lit("schema version is not an integer"))
+            .when(text["v"] != F.lit(str(SCHEMA_VERSION)),
+                  F.concat(F.lit("unsupported schema version "), F.substring(text["v"], 1, ECHO_CHARS)))
+            .when(F.size(extra) > 0, F.concat(F.lit("unexpected field "), echo(F.array_min(extra)))))
+    for name in REQUIRED_FIELDS:
+        out = out.when(text[name].isNull(), F.lit(f"missing field {name}"))
+    return out
+
+
+def parse_kafka_ticks(df: DataFrame, max_skew_ms: int | None = None) -> DataFrame:
+    """Kafka rows (key, value bytes, timestamp, ...) -> parsed columns plus `raw` and `invalid_reason`.
+
+    The reason comes from the rule table of fxtrue.ticks (the same strings as fxtrue.ticks.from_json), then
+    the event-time bound: a tick stamped more than `max_skew_ms` (default: settings kafka.max_event_skew_s)
+    after its arrival at the broker is rejected, since it would move the watermark ahead for good (a tick far
+    behind is bounded by the table's year-2000 floor). Split with `valid_ticks` / `rejected_ticks`.
     """
+    limit_ms = int((KafkaSettings().max_event_skew_s if max_skew_ms is None else max_skew_ms / 1000) * 1000)
     raw = F.col("value").cast("string")
-    parsed = F.from_json(raw, TICK_JSON_SCHEMA, {"mode": "PERMISSIVE", "allowNonNumericNumbers": "true"})
-    out = (df.select(raw.alias("raw"), parsed.alias("j"), F.col("timestamp").alias("kafka_ts"))
-             .select("raw", "kafka_ts", "j.*")
-             .withColumnRenamed("ts", "ts_ms"))
-    ahead_s = (F.col("ts_ms") - F.unix_millis("kafka_ts")) / F.lit(1000.0)
-    reason = (F.when(F.col("v").isNull() & F.col("pair").isNull(), F.lit("not a JSON tick object"))
-               .when(F.col("v") != 1, F.concat(F.lit("unsupported schema version "), F.col("v").cast("string")))
-               .otherwise(F.coalesce(invalid_reason(), F.when(
-                   ahead_s > F.lit(MAX_AHEAD_OF_BROKER_MS / 1000.0),
-                   F.concat(F.lit("ts is "), F.format_number(ahead_s, 0),
-                            F.lit(" s ahead of its arrival at the broker (clock or feed error)"))))))
-    return out.withColumn("invalid_reason", reason)
+    # Two parses: every top-level value as its token text (a map keeps duplicate keys), and as a double.
+    parsed = df.select(raw.alias("raw"), F.col("timestamp").alias("kafka_ts"),
+                       F.from_json(raw, MapType(StringType(), StringType()), _JSON_OPTIONS).alias("_m"),
+                       F.from_json(raw, _DOUBLE_SCHEMA, _JSON_OPTIONS).alias("_d"))
+    text = {f: F.try_element_at(F.col("_m"), F.lit(f)) for f in FIELDS}
+    dbl = {f: F.col("_d")[f] for f in FIELDS}
+    out = parsed.select(  # the typed columns (exact for valid ticks: integers within 2^53)
+        "raw", "kafka_ts", "_m", "_d", dbl["v"].try_cast("long").alias("v"), text["pair"].alias("pair"),
+        dbl["ts"].try_cast("long").alias("ts_ms"), *[dbl[f].alias(f) for f in PRICE_FIELDS],
+        text["source"].alias("source"), dbl["received_at"].try_cast("long").alias("received_at"))
+    fields = {f: json_field(text[f], dbl[f]) for f in FIELDS if f != "v"}
+    ahead_ms = F.col("ts_ms") - F.unix_millis("kafka_ts")
+    reason = F.coalesce(json_reason(F.col("raw"), F.map_keys(F.col("_m")), text, dbl),
+                        tick_reason(fields, text["pair"], text["source"]),
+                        F.when(ahead_ms > F.lit(limit_ms), skew_reason(ahead_ms, limit_ms)))
+    return out.withColumn("invalid_reason", reason).drop("_m", "_d")
 
 
 def valid_ticks(parsed: DataFrame, *keep: str) -> DataFrame:

@@ -58,6 +58,10 @@ class KafkaSettings:
     sasl_username: str = ""
     sasl_password: str = ""
     request_timeout_ms: int = 30000
+    # How far a tick's event time may be from its arrival: the producer rejects live ticks further than this
+    # from its clock either way and any tick further ahead (a replay behind its own replay clock too); the
+    # streaming job rejects ticks further ahead of their Kafka timestamp. Rejected ticks go to topic_dlq.
+    max_event_skew_s: float = 60.0
 
 
 @dataclass(frozen=True)
@@ -133,7 +137,6 @@ class TrueFXSettings:
     pairs: tuple[str, ...] = TRUEFX_PAIRS
     poll_interval_s: float = 1.0
     reconnect_after_idle_s: float = 50.0
-    max_clock_skew_s: float = 300.0
     max_reply_bytes: int = 1024**2  # a TrueFX reply is a few KB; a bigger one is refused (error, backoff)
 
 
@@ -425,7 +428,7 @@ RULES: dict[str, Rule] = {
     "stack.cassandra_storage_port": PORT, "stack.cassandra_jmx_port": PORT,
     "stack.kafka_heap_mb": _range(128), "stack.cassandra_heap_mb": _range(256), "stack.ready_timeout_s": POSITIVE,
     "kafka.topic_ticks": TOPIC, "kafka.topic_dlq": TOPIC, "kafka.topic_alerts": TOPIC,
-    "kafka.partitions": COUNT, "kafka.replication_factor": COUNT, "kafka.request_timeout_ms": COUNT,
+    "kafka.max_event_skew_s": POSITIVE, "kafka.partitions": COUNT, "kafka.replication_factor": COUNT, "kafka.request_timeout_ms": COUNT,
     "kafka.security_protocol": _one_of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
     "kafka.sasl_mechanism": _one_of("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
     "cassandra.hosts": Rule(lambda v: len(v) > 0, "at least one host"),
@@ -446,7 +449,6 @@ RULES: dict[str, Rule] = {
     "detectors.version_check_seconds": POSITIVE,
     "truefx.pairs": Rule(lambda v: len(v) > 0, "at least one pair"),
     "truefx.poll_interval_s": POSITIVE, "truefx.reconnect_after_idle_s": POSITIVE,
-    "truefx.max_clock_skew_s": POSITIVE,
     "truefx.max_reply_bytes": COUNT,
     "dashboard.port": PORT, "dashboard.refresh_ms": COUNT, "dashboard.login_failures_max": COUNT,
     "dashboard.login_failures_window_s": POSITIVE,

@@ -1,7 +1,8 @@
 """The producer loop: source -> validate -> sink, with heartbeats, progress and a clean shutdown.
 
 Valid ticks (crossed quotes included) go to the tick topic stamped with the producer's wall clock
-(received_at); invalid ones, and live ticks whose event time is too far from now, go to the DLQ with the reason.
+(received_at); invalid ones, and ticks whose event time is too far from their arrival (fxtrue.ticks.
+event_time_reason: live and replay alike, a replay judged against its replay clock), go to the DLQ with the reason.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from fxtrue.ticks import Rejection, Tick, now_epoch_ms, validate
+from fxtrue.ticks import Rejection, Tick, event_time_reason, now_epoch_ms, validate
 from producers.sinks import HeartbeatReporter, TickSink, lag_s
 from producers.sources import QuoteSource
 
@@ -61,7 +62,7 @@ def run(source: QuoteSource, sink: TickSink, *, stop: threading.Event | None = N
     """Run until the source ends or `stop` is set; flush the sink; return what was produced."""
     stop = stop or threading.Event()
     stats = RunStats()
-    skew = max_skew_ms if source.live else None
+    replay_clock: int | None = None  # the newest event time a replay has published
     last_progress = time.monotonic()
     status = "stopped"
 
@@ -75,8 +76,13 @@ def run(source: QuoteSource, sink: TickSink, *, stop: threading.Event | None = N
             now = now_epoch_ms()
             for item in batch:
                 if isinstance(item, Tick):
-                    reason = validate(item, now_ms=now, max_skew_ms=skew)
+                    reason = validate(item)
+                    if reason is None and max_skew_ms is not None:
+                        reason = event_time_reason(item.ts, now_ms=now, max_skew_ms=max_skew_ms, live=source.live,
+                                                   replay_clock_ms=replay_clock)
                     if reason is None:
+                        if not source.live:
+                            replay_clock = max(replay_clock or item.ts, item.ts)
                         sink.send(Tick(item.pair, item.ts, item.bid, item.ask, item.source, now, item.high, item.low,
                                        item.open))
                         stats.ticks += 1

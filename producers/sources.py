@@ -26,7 +26,7 @@ Batch = list[Tick | Rejection]
 
 class QuoteSource(Protocol):
     name: str  # the tick source: truefx | replay | sim
-    live: bool  # live data: event times far from now are rejected
+    live: bool  # live data: event times far from now either way are rejected (a replay: see producers.main)
 
     def batches(self, stop: threading.Event) -> Iterator[Batch]: ...
 
@@ -126,20 +126,24 @@ def estimate_lines(paths: Sequence[Path], bytes_per_line: float = 46.0) -> int:
 
 class ReplaySource:
     """History files merged in time order. speed > 0: paced at real time x speed; 0: as fast as possible.
-    shift_to_now re-times every tick by the same offset so that the first one is now (rates are preserved)."""
+    shift_to_now re-times every tick by the same offset so that the first one is now (rates are preserved).
+    A tick ahead of the wall clock by more than max_ahead_ms (a 2099 time in a file) is passed on at once,
+    neither waited for nor taken as the replay's start: the producer loop rejects it."""
 
     name = "replay"
     live = False
 
     def __init__(self, paths: Sequence[str | Path], speed: float = 1.0, limit: int | None = None,
                  shift_to_now: bool = False, batch_size: int = 2000,
-                 clock: Callable[[], float] = time.monotonic, now_ms: Callable[[], int] = now_epoch_ms) -> None:
+                 clock: Callable[[], float] = time.monotonic, now_ms: Callable[[], int] = now_epoch_ms,
+                 max_ahead_ms: int | None = None) -> None:
         self.paths = history.expand_paths(paths)
         self.speed = speed
         self.limit = limit
         self.shift_to_now = shift_to_now
         self.batch_size = batch_size
         self.clock, self.now_ms = clock, now_ms
+        self.max_ahead_ms = max_ahead_ms
         self.estimated_total = estimate_lines(self.paths)
         self.emitted = 0
         self.replay_ts: int | None = None  # event time reached (original clock)
@@ -159,6 +163,9 @@ class ReplaySource:
                 if len(batch) >= self.batch_size:  # a file full of bad rows must not grow one batch unbounded
                     yield batch
                     batch = []
+                continue
+            if self.max_ahead_ms is not None and item.ts + offset - self.now_ms() > self.max_ahead_ms:
+                batch.append(dataclasses.replace(item, ts=item.ts + offset) if offset else item)
                 continue
             if first_ts is None:
                 first_ts = item.ts

@@ -11,7 +11,9 @@ from fxtrue.errors import FxtrueError
 from fxtrue.settings import TRUEFX_PAIRS, Settings
 
 HELP = """Publish ticks to the Kafka tick topic (settings kafka.topic_ticks), one per message with the pair as
-key; invalid ticks go to the dead-letter topic with the reason (crossed quotes are valid). Writes a heartbeat
+key; invalid ticks go to the dead-letter topic with the reason (crossed quotes are valid), and so do ticks
+whose event time is too far from their arrival (settings kafka.max_event_skew_s, 60 s: live ticks either way;
+a replayed tick ahead of the wall clock, or behind the newest event time the replay has sent). Writes a heartbeat
 (job "producer") to Cassandra every few seconds. SIGTERM/SIGINT stop it cleanly (flush; TrueFX disconnect).
 
   truefx   poll the TrueFX Web API (credentials: FXTRUE_TRUEFX_USERNAME/PASSWORD or --conn-id; none = public
@@ -96,7 +98,8 @@ def build_source(args: argparse.Namespace, settings: Settings):
         if args.speed < 0:
             raise FxtrueError("--speed must be >= 0 (0 = as fast as possible)")
         return sources.ReplaySource(args.files, speed=args.speed, limit=args.limit,
-                                    shift_to_now=args.shift_to_now)
+                                    shift_to_now=args.shift_to_now,
+                                    max_ahead_ms=int(settings.kafka.max_event_skew_s * 1000))
     from fxtrue import simulator
     from fxtrue.ticks import now_epoch_ms
 
@@ -141,7 +144,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
           file=sys.stderr, flush=True)
     try:
         stats = main.run(source, sink, stop=stop, heartbeat=heartbeat,
-                         max_skew_ms=int(settings.truefx.max_clock_skew_s * 1000),
+                         max_skew_ms=int(settings.kafka.max_event_skew_s * 1000),
                          progress=progress_printer(source))
     finally:
         sink.close()

@@ -22,4 +22,4 @@ def kafka_ticks(spark: SparkSession, settings: Settings, starting_offsets: str =
               .option("maxOffsetsPerTrigger", str(settings.spark.max_offsets_per_trigger))
               # Retention may delete unread offsets during a long outage: log and go on, never crash-loop.
               .option("failOnDataLoss", "false"))
-    return reader.load().transform(parse_kafka_ticks)
+    return parse_kafka_ticks(reader.load(), max_skew_ms=int(settings.kafka.max_event_skew_s * 1000))

@@ -116,6 +116,11 @@ def deep_nesting() -> bytes:
     return b"[" * 100_000 + b"]" * 100_000
 
 
+def huge_integers() -> bytes:
+    return (b'{"v":1,"pair":"EUR/USD","ts":1764000000000,"bid":' + b"9" * 5000 + b',"ask":1.08605,'
+            b'"source":"sim","received_at":1764000000001}')
+
+
 def huge_http_body() -> bytes:
     return b"EUR/USD,1764000000959,1.08," + b"9" * 5_000_000 + b",1.08,605,1.08700,1.08500,1.08650\n"
 
@@ -135,6 +140,6 @@ FILE_GENERATORS = {"huge_lines": huge_lines, "zip_bomb": zip_bomb, "oversized_zi
                    "path_traversal_zip": path_traversal_zip, "many_members_zip": many_members_zip,
                    "small_members_bomb": small_members_bomb, "many_small_members_zip": many_small_members_zip,
                    "all_bad_rows": all_bad_rows}
-BYTES_GENERATORS = {"huge_message": huge_message, "deep_nesting": deep_nesting, "huge_http_body": huge_http_body,
-                    "hostile_html_open_rows": hostile_html_open_rows,
+BYTES_GENERATORS = {"huge_message": huge_message, "deep_nesting": deep_nesting, "huge_integers": huge_integers,
+                    "huge_http_body": huge_http_body, "hostile_html_open_rows": hostile_html_open_rows,
                     "hostile_html_open_cells": hostile_html_open_cells}

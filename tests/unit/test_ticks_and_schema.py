@@ -37,6 +37,12 @@ def test_crossed_quote_is_valid():
     ({"ts": 0}, "ts is not a positive"),
     ({"ts": 5_000_000_000_000}, "beyond year 2100"),
     ({"source": "x"}, "unknown source"),
+    ({"ts": 86_400_000}, "ts is before year 2000"),
+    ({"high": math.nan, "low": 1.1}, "high is not finite"),
+    ({"high": 1.2, "low": -1.0}, "low is not positive"),
+    ({"open": 2e6}, "open is above 1000000"),
+    ({"high": 1.1, "low": 1.2}, "high is below low"),
+    ({"received_at": -1}, "received_at is not an epoch-ms integer"),
 ])
 def test_invalid_ticks_have_reasons(kw, reason):
     assert reason in validate(tick(**kw))
@@ -45,7 +51,25 @@ def test_invalid_ticks_have_reasons(kw, reason):
 def test_far_from_now_only_rejected_when_asked():
     t = tick(ts=T0 - 3_600_000)
     assert validate(t) is None
-    assert "from now" in validate(t, now_ms=T0, max_skew_ms=300_000)
+    assert validate(t, now_ms=T0, max_skew_ms=300_000) == "ts is 3600 s behind its arrival (limit 300 s)"
+    assert validate(tick(ts=T0 + 301_000), now_ms=T0, max_skew_ms=300_000) == \
+        "ts is 301 s ahead of its arrival (limit 300 s)"
+
+
+@pytest.mark.parametrize("raw,reason", [
+    (b'{"v":1.0,"pair":"EUR/USD"}', "schema version is not an integer"),
+    (b'{"v":true,"pair":"EUR/USD"}', "schema version is not an integer"),
+    (b'{"v":1,"pair":"EUR/USD","ts":1764000000000,"bid":1.1,"ask":1.2,"received_at":1}', "missing field source"),
+    (b'{"v":1,"pair":"EUR/USD","pair":"EUR/USD"}', "duplicate field 'pair'"),
+    (b'{"v":1,"x":1}', "unexpected field 'x'"),
+    (b'{"v":1,"pair":"EUR/USD","ts":1764000000000,"bid":' + b"9" * 400 + b',"ask":1.2,"source":"sim",'
+     b'"received_at":1}', "bid is not finite"),
+    (b'{"v":1,"pair":"EUR/USD","ts":1764000000000,"bid":' + b"9" * 5000 + b'}', "not JSON"),
+])
+def test_from_json_rule_table_reasons(raw, reason):
+    """Python's int() of a 400-digit value used to pass and math.isfinite() then raised OverflowError."""
+    item = from_json(raw)
+    assert isinstance(item, Rejection) and item.reason == reason
 
 
 @pytest.mark.parametrize("raw", [b"", b"nope", b"[]", b'{"v": 2}', b'{"v":1,"pair":"EUR/USD"}', b"\xff\xfe"])
@@ -79,3 +103,17 @@ def test_keyspace_replication_follows_settings():
     cluster = cassandra.keyspace_cql(load_settings({"FXTRUE_CASSANDRA_REPLICATION": "NetworkTopologyStrategy:eu=3",
                                                     "FXTRUE_CASSANDRA_KEYSPACE": "fx_prod"}))
     assert cluster.startswith("CREATE KEYSPACE IF NOT EXISTS fx_prod") and "'eu': '3'" in cluster
+
+
+def test_the_json_schema_states_the_rule_table():
+    from pathlib import Path
+
+    from fxtrue import ticks
+
+    schema = json.loads((Path(ticks.__file__).parent / "schema" / "tick-v1.json").read_text())
+    props = schema["properties"]
+    assert schema["required"] == list(ticks.REQUIRED_FIELDS) and set(props) == set(ticks.FIELDS)
+    assert schema["additionalProperties"] is False
+    assert props["ts"]["minimum"] == ticks.MIN_TS_MS and props["ts"]["exclusiveMaximum"] == ticks.MAX_TS_MS
+    assert all(props[f]["maximum"] == ticks.MAX_PRICE for f in ticks.PRICE_FIELDS)
+    assert props["source"]["enum"] == list(ticks.SOURCES)

@@ -1,0 +1,150 @@
+"""Issue 15: one tick stamped far in the future (or in 1970) must never stop detection.
+
+A raw Kafka producer (no Python-side validation) puts a 2099 tick and a 1970 tick mid-stream into fx.ticks of
+a running `fxtrue stream`; crossed quotes (which always alert, even without thresholds) in the windows after
+them must still alert, before and after a restart of the job on the same checkpoint; the stateful queries'
+watermark must stay at the data's event time; both bad ticks must be on the DLQ with their reasons.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from fxtrue.ticks import Tick, now_epoch_ms
+
+pytestmark = [pytest.mark.e2e]
+
+FUTURE_MS = 4_070_908_800_000  # 2099-01-01
+PAST_MS = 86_400_000  # 1970-01-02
+FXTRUE = str(Path(sys.executable).with_name("fxtrue"))
+WAIT_S = 600  # liveness bound on a loaded machine (not a speed assertion)
+
+
+@pytest.fixture(scope="module")
+def settings(settings):
+    from isolation import isolated
+
+    with isolated(settings, "w") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def cql(settings):
+    from fxtrue import cassandra
+
+    session = cassandra.connect(settings, keyspace=settings.cassandra.keyspace)
+    yield session
+    session.cluster.shutdown()
+
+
+def _env(s) -> dict[str, str]:
+    return {**os.environ, "FXTRUE_STATE_DIR": str(s.state_dir), "FXTRUE_CASSANDRA_KEYSPACE": s.cassandra.keyspace,
+            "FXTRUE_KAFKA_TOPIC_TICKS": s.kafka.topic_ticks, "FXTRUE_KAFKA_TOPIC_DLQ": s.kafka.topic_dlq,
+            "FXTRUE_KAFKA_TOPIC_ALERTS": s.kafka.topic_alerts, "FXTRUE_SPARK_LAKE_PATH": s.lake_path,
+            "FXTRUE_SPARK_CHECKPOINT_DIR": s.checkpoint_dir, "FXTRUE_SPARK_TRIGGER_SECONDS": "2",
+            "FXTRUE_SPARK_LAKE_TRIGGER_SECONDS": "2", "FXTRUE_SPARK_SHUFFLE_PARTITIONS": "2"}
+
+
+def window_ticks(start_ms: int, crossed_at_s: int) -> list[bytes]:
+    """One EUR/USD tick a second for 10 s from start_ms, the one at crossed_at_s crossed (bid > ask)."""
+    out = []
+    for i in range(10):
+        bid, ask = (1.08610, 1.08600) if i == crossed_at_s else (1.08600, 1.08604)
+        out.append(Tick("EUR/USD", start_ms + i * 1000, bid, ask, "sim", now_epoch_ms()).to_json())
+    return out
+
+
+def raw_tick(ts: int) -> bytes:
+    return json.dumps({"v": 1, "pair": "EUR/USD", "ts": ts, "bid": 1.086, "ask": 1.08604, "source": "sim",
+                       "received_at": now_epoch_ms()}).encode()
+
+
+def test_far_future_and_1970_ticks_neither_stop_alerting_nor_survive_a_restart(settings, cql, tmp_path):
+    from fxtrue import checkpoints, kafka
+    from fxtrue.checkpoints import committed
+    from jobs.streaming.job import ALL_QUERIES
+
+    env, log = _env(settings), tmp_path / "stream.log"
+    base = (now_epoch_ms() - 300_000) // 60_000 * 60_000  # 5 minutes ago, on a window boundary
+    day = datetime.fromtimestamp(base / 1000, tz=timezone.utc).date()
+    producer = kafka.producer(settings)
+
+    def send(values: list[bytes]) -> None:
+        for v in values:
+            producer.send(settings.kafka.topic_ticks, key=b"EUR/USD", value=v)
+        producer.flush()
+
+    def start():
+        return subprocess.Popen([FXTRUE, "stream"], env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def caught_up(job, final_watermark_ms: int | None) -> None:
+        def alive():
+            if job.poll() is not None:
+                pytest.fail(f"streaming job exited ({job.returncode}):\n{Path(log).read_text()[-5000:]}")
+        try:
+            checkpoints.wait_caught_up(f"{settings.checkpoint_dir}/streaming",
+                                       lambda: kafka.end_offsets(settings, settings.kafka.topic_ticks),
+                                       final_watermark_ms, WAIT_S, queries=ALL_QUERIES, on_poll=alive)
+        except TimeoutError as exc:
+            pytest.fail(f"{exc}:\n{Path(log).read_text()[-5000:]}")
+
+    def crossed_alert(window_start_ms: int) -> bool:
+        ws = datetime.fromtimestamp(window_start_ms / 1000, tz=timezone.utc).replace(tzinfo=None)
+        rows = cql.execute(f"SELECT window_start, detector, details FROM {settings.cassandra.keyspace}.alerts_by_day "
+                           "WHERE day = %s AND window_start = %s", (day, ws))
+        return any(r.detector == "spread" and "crossed" in (r.details or "") for r in rows)
+
+    def watermarks() -> dict[str, int]:
+        root = Path(settings.checkpoint_dir) / "streaming"
+        out = {}
+        for q in ALL_QUERIES:
+            c = committed(root / q)
+            if c is not None and c.stateful:
+                out[q] = c.watermark_ms
+        return out
+
+    job = start()
+    try:
+        # window A, then the two bad ticks in micro-batches of their own, then window B (+ a tick closing it)
+        send(window_ticks(base, 2))
+        caught_up(job, None)
+        send([raw_tick(FUTURE_MS), raw_tick(PAST_MS)])
+        caught_up(job, None)
+        send(window_ticks(base + 10_000, 3) + [raw_tick(base + 30_000)])
+        caught_up(job, base + 30_000 - settings.spark.watermark_seconds * 1000)
+        assert crossed_alert(base) and crossed_alert(base + 10_000), "alerts flow after the bad ticks"
+        assert all(w < base + 60_000 for w in watermarks().values()), watermarks()
+
+        os.killpg(job.pid, signal.SIGKILL)  # restart on the same checkpoint
+        job.wait(timeout=60)
+        job = start()
+        send(window_ticks(base + 40_000, 4) + [raw_tick(base + 60_000)])
+        caught_up(job, base + 60_000 - settings.spark.watermark_seconds * 1000)
+        assert crossed_alert(base + 40_000), "alerts flow after a restart"
+        assert all(w < base + 90_000 for w in watermarks().values()), watermarks()
+    finally:
+        producer.close()
+        if job.poll() is None:
+            os.kill(job.pid, signal.SIGTERM)
+            try:
+                job.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(job.pid, signal.SIGKILL)
+                job.wait(timeout=30)
+
+    consumer = kafka.consumer(settings, settings.kafka.topic_dlq, consumer_timeout_ms=10_000,
+                              group_id=f"dlq-{time.time_ns()}")
+    dlq = {json.loads(json.loads(m.value)["raw"])["ts"]: json.loads(m.value)["reason"] for m in consumer}
+    consumer.close()
+    assert dlq[PAST_MS] == "ts is before year 2000"
+    assert dlq[FUTURE_MS].startswith("ts is ") and dlq[FUTURE_MS].endswith(" s ahead of its arrival (limit 60 s)")
