@@ -58,12 +58,18 @@ def read_all(session, settings: Settings) -> dict[str, Heartbeat]:
     rows = session.execute(
         f"SELECT job, updated_at, started_at, host, pid, status, metrics, info "
         f"FROM {settings.cassandra.keyspace}.heartbeats_by_job LIMIT 1000")
-    out = {}
-    for r in rows:
-        out[r.job] = Heartbeat(
-            job=r.job,
-            updated_at=r.updated_at.replace(tzinfo=timezone.utc),
-            started_at=r.started_at.replace(tzinfo=timezone.utc) if r.started_at else None,
-            host=r.host or "", pid=r.pid, status=r.status or "",
-            metrics=dict(r.metrics or {}), info=dict(r.info or {}))
-    return out
+    return {hb.job: hb for hb in map(heartbeat_of_row, rows) if hb is not None}
+
+
+def heartbeat_of_row(r) -> Heartbeat | None:
+    """A heartbeat from its row, or None for a row without `updated_at` (written by something other than
+    HeartbeatWriter): such a row says nothing about liveness and must not stop its readers (the supervisor,
+    the dashboard). Pure."""
+    if r.updated_at is None:
+        return None
+    return Heartbeat(
+        job=r.job,
+        updated_at=r.updated_at.replace(tzinfo=timezone.utc),
+        started_at=r.started_at.replace(tzinfo=timezone.utc) if r.started_at else None,
+        host=r.host or "", pid=r.pid, status=r.status or "",
+        metrics=dict(r.metrics or {}), info=dict(r.info or {}))

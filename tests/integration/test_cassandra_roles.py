@@ -12,6 +12,16 @@ from fxtrue import cassandra
 
 
 @pytest.fixture(scope="module")
+def settings(stack_up):
+    """A keyspace of this module's own: the probe rows written here (heartbeats named like real jobs, a threshold
+    pointer) must never reach the tests that share the session keyspace."""
+    from isolation import isolated
+
+    with isolated(stack_up, "roles") as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
 def sessions(settings):
     opened = {c: cassandra.connect(settings, component=c, keyspace=settings.cassandra.keyspace)
               for c in cassandra.COMPONENTS}

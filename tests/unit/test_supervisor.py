@@ -144,3 +144,19 @@ def test_connections_override_settings_and_absent_ones_do_not():
                                                 ("spark://m", 7077, "spark://m:7077")])
 def test_spark_connection_sets_master(host, port, expected):
     assert apply_connections(load_settings({}), {"fxtrue_spark": conn(host=host, port=port)}).spark.master == expected
+
+
+def test_a_heartbeat_row_without_updated_at_is_skipped_not_fatal():
+    # A partial upsert (any writer with MODIFY on the table) leaves a row whose updated_at is null; reading
+    # it used to raise AttributeError and fail every supervisor run.
+    from datetime import datetime
+    from types import SimpleNamespace
+
+    from fxtrue.heartbeats import heartbeat_of_row
+
+    partial = SimpleNamespace(job="producer", updated_at=None, started_at=None, host=None, pid=None,
+                              status="ok", metrics=None, info=None)
+    assert heartbeat_of_row(partial) is None
+    whole = SimpleNamespace(**{**vars(partial), "updated_at": datetime(2026, 12, 1, 1, 0)})
+    hb = heartbeat_of_row(whole)
+    assert hb.job == "producer" and hb.updated_at.tzinfo is not None and hb.metrics == {}
