@@ -1,6 +1,6 @@
 """Spark schemas and the basic tick transformations shared by the streaming job, the batch job and `detect`.
 
-Column -> Column functions and DataFrame -> DataFrame transformations named by effect (STYLE.md 4),
+Column -> Column functions and DataFrame -> DataFrame transformations named by effect,
 chained with df.transform(...). Detector-specific ones live in fxtrue.detectors.
 """
 

@@ -19,7 +19,7 @@ from fxtrue.settings import Settings
 
 FILE_FORMAT = "fxtrue-thresholds/1"
 POINTER = "current"
-# What kind of capture the statistics were learnt from (ARCHITECTURE.md: tick-rate baselines from full
+# What kind of capture the statistics were learnt from (tick-rate baselines from full
 # history files do not fit a polled feed).
 SOURCE_KINDS = ("history", "polled", "sim")
 

@@ -1,4 +1,4 @@
-"""The canonical tick (ARCHITECTURE.md "Market data"), its versioned JSON form on Kafka, and its validation.
+"""The canonical tick (README "How detection works"), its versioned JSON form on Kafka, and its validation.
 
 A tick's identity is (pair, ts): that is what idempotent sinks key on.
 """
@@ -82,7 +82,7 @@ class Rejection:
 # One table, two readers: `validate` / `from_json` below evaluate each rule's `py` check on Python values, and
 # fxtrue.frames builds the Spark parser's `invalid_reason` column from the same rules' `spark` expressions.
 # Rules are checked in table order and the first one that fails gives the reason, the same string on both
-# sides (tests/integration/test_validation_parity.py feeds every Kafka corpus input to both).
+# sides (tests/unit/test_validation_parity.py feeds every Kafka corpus input to both).
 #
 # A field's value is seen through a small "view": Python checks get the value itself, Spark checks get a
 # FieldCols (the field's typed value as a double, and whether the JSON token is a number / an integer / an

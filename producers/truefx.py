@@ -1,6 +1,6 @@
 """TrueFX Web API: the pure reply parser (csv and html) and the polling client (sessions, expiry, backoff).
 
-Protocol (ARCHITECTURE.md "Market data"): connect.html?u=&p=&q=&c=&f=csv&s=n -> a session id or `not authorized`;
+Protocol: connect.html?u=&p=&q=&c=&f=csv&s=n -> a session id or `not authorized`;
 ?id=<session>&f=csv -> rows of the pairs that changed since the last poll; ?di=<session> disconnects. An expired
 id silently answers with the unauthenticated 10-pair snapshot. A row: symbol, ms timestamp, bid big figure,
 bid points, offer big figure, offer points, high, low, open (high and low come swapped in csv).

@@ -1,4 +1,4 @@
-"""Judging window statistics against a thresholds version: statistics -> alerts (ARCHITECTURE.md "Detectors").
+"""Judging window statistics against a thresholds version: statistics -> alerts (README "How detection works").
 
 Rules (thresholds rows keyed by detector, subject, UTC hour of window_start; see fxtrue.baselines):
   * every detector fires when value > threshold ("upper" rows); stale_feed's threshold is never below

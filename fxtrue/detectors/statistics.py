@@ -1,5 +1,5 @@
 """Per-window detector statistics: the ONE definition shared by the streaming job, the batch stats job and
-`fxtrue detect` (ARCHITECTURE.md "Detectors").
+`fxtrue detect` (README "How detection works").
 
 Output of `window_statistics` (STATS_COLUMNS): one row per (detector, subject, window) with
   detector, subject, pair, window_start, window_end, hour (UTC hour of window_start), value (the statistic),

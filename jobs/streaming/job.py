@@ -47,7 +47,7 @@ def now_ms() -> int:
 
 
 class StreamingJob:
-    """Builds and runs the queries. External I/O is injected (STYLE.md 8): the parsed source, the Cassandra
+    """Builds and runs the queries. External I/O is injected: the parsed source, the Cassandra
     sink, the alert sinks and the thresholds holder; `main()` wires the real ones."""
 
     def __init__(self, spark: SparkSession, settings, *, source: Callable[[], DataFrame], holder,

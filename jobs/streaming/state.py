@@ -17,7 +17,7 @@ from fxtrue.thresholds import Thresholds
 
 log = logging.getLogger("fxtrue.streaming")
 
-# The tick `source` -> the thresholds source_kind that fits it (ARCHITECTURE.md: a polled feed's tick rate
+# The tick `source` -> the thresholds source_kind that fits it (a polled feed's tick rate
 # is not a history file's).
 FEED_KIND = {"truefx": "polled", "replay": "history", "sim": "sim"}
 
@@ -101,7 +101,7 @@ class ThresholdsHolder:
             if kind != t.source_kind and (t.version, kind) not in self._warned:
                 self._warned.add((t.version, kind))
                 log.warning("thresholds version %s was learnt from a %r source but the feed is %r: tick-rate "
-                            "baselines may not fit (ARCHITECTURE.md: baselines must come from data captured the "
+                            "baselines may not fit (baselines must come from data captured the "
                             "same way)", t.version, t.source_kind, kind)
 
 
