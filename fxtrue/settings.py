@@ -428,7 +428,8 @@ RULES: dict[str, Rule] = {
     "stack.cassandra_storage_port": PORT, "stack.cassandra_jmx_port": PORT,
     "stack.kafka_heap_mb": _range(128), "stack.cassandra_heap_mb": _range(256), "stack.ready_timeout_s": POSITIVE,
     "kafka.topic_ticks": TOPIC, "kafka.topic_dlq": TOPIC, "kafka.topic_alerts": TOPIC,
-    "kafka.max_event_skew_s": POSITIVE, "kafka.partitions": COUNT, "kafka.replication_factor": COUNT, "kafka.request_timeout_ms": COUNT,
+    "kafka.max_event_skew_s": POSITIVE, "kafka.partitions": COUNT, "kafka.replication_factor": COUNT,
+    "kafka.request_timeout_ms": COUNT,
     "kafka.security_protocol": _one_of("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"),
     "kafka.sasl_mechanism": _one_of("", "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"),
     "cassandra.hosts": Rule(lambda v: len(v) > 0, "at least one host"),
@@ -454,7 +455,7 @@ RULES: dict[str, Rule] = {
     "dashboard.login_failures_window_s": POSITIVE,
     "airflow.port": PORT, "airflow.supervisor_stale_after_s": POSITIVE, "airflow.supervisor_start_grace_s": POSITIVE,
     "airflow.supervisor_restart_budget": COUNT, "airflow.supervisor_budget_window_s": POSITIVE,
-    "airflow.supervisor_backoff_s": POSITIVE, "airflow.supervisor_backoff_max_s": POSITIVE,
+    "airflow.supervisor_backoff_max_s": POSITIVE,  # supervisor_backoff_s may be 0: restart at once
     "airflow.stats_lookback_days": COUNT,
     "dq.max_change_factor": POSITIVE, "dq.min_ask_ge_bid_share": SHARE, "dq.max_duplicate_share": SHARE,
     "dq.price_band_factor": POSITIVE, "dq.profile_days": COUNT, "dq.max_cross_rate_median_bps": POSITIVE,

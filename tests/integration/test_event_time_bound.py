@@ -41,7 +41,7 @@ def settings(settings):
 def cql(settings):
     from fxtrue import cassandra
 
-    session = cassandra.connect(settings, keyspace=settings.cassandra.keyspace)
+    session = cassandra.connect(settings, component="admin", keyspace=settings.cassandra.keyspace)
     yield session
     session.cluster.shutdown()
 

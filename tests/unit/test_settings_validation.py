@@ -10,7 +10,7 @@ from fxtrue.settings import load_settings, validation_errors
 @pytest.mark.parametrize("var,value", [
     ("FXTRUE_SPARK_TRIGGER_SECONDS", "nan"),
     ("FXTRUE_DETECTORS_K_SPREAD", "inf"),
-    ("FXTRUE_TRUEFX_MAX_CLOCK_SKEW_S", "-inf"),
+    ("FXTRUE_KAFKA_MAX_EVENT_SKEW_S", "-inf"),
     ("FXTRUE_DQ_MAX_CHANGE_FACTOR", "NaN"),
     # a number without a rule of its own: finite and >= 0 all the same
     ("FXTRUE_DETECTORS_FLOOR_SPREAD_BPS", "nan"),
