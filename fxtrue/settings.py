@@ -42,6 +42,7 @@ class StackSettings:
     cassandra_jmx_port: int = 7199
     cassandra_heap_mb: int = 1024
     ready_timeout_s: float = 180.0
+    kafka_sasl: bool = False  # SASL/SCRAM + ACLs on the local Kafka (component users made by `fxtrue init`)
 
 
 @dataclass(frozen=True)

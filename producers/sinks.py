@@ -69,7 +69,7 @@ class KafkaSink:
 
         self.topic = settings.kafka.topic_ticks
         self.dlq_topic = settings.kafka.topic_dlq
-        self.producer = producer or kafka.producer(settings, client_id="fxtrue-producer")
+        self.producer = producer or kafka.producer(settings, component="producer", client_id="fxtrue-producer")
         self.lock = threading.Lock()
         self.retry: collections.deque[tuple[str, bytes, bytes]] = collections.deque()
         self.stats = {"sent": 0, "rejected": 0, "failed": 0, "retried": 0, "in_flight": 0}

@@ -61,7 +61,7 @@ def naive_path(settings, session, n_ticks: int, cap_s: float) -> tuple[int, floa
     from fxtrue.ticks import Tick, from_json
 
     ks = settings.cassandra.keyspace
-    consumer = kafka.consumer(settings, settings.kafka.topic_ticks, group_id=f"naive-{uuid.uuid4().hex[:6]}",
+    consumer = kafka.consumer(settings, settings.kafka.topic_ticks, component="admin", group_id=f"naive-{uuid.uuid4().hex[:6]}",
                               consumer_timeout_ms=10000)
     cql = (f"INSERT INTO {ks}.ticks_by_pair_day (pair, day, ts, bid, ask, high, low, open, source, received_at) "
            f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) USING TTL {int(settings.cassandra.ticks_ttl_s)}")

@@ -29,7 +29,7 @@ def offending_ticks(spark, s) -> dict[tuple[str, int], int]:
     from fxtrue.kafka import spark_options
 
     ticks = valid_ticks(parse_kafka_ticks(
-        spark.read.format("kafka").options(**spark_options(s)).option("subscribe", s.kafka.topic_ticks)
+        spark.read.format("kafka").options(**spark_options(s, component="admin")).option("subscribe", s.kafka.topic_ticks)
         .option("startingOffsets", "earliest").load()), "kafka_ts")
     window_start = F.unix_millis(floor_to_window(F.col("ts"), s.detectors.window_seconds))
     rows = (ticks.where(F.col("bid") > F.col("ask"))
@@ -42,7 +42,7 @@ def alert_records(s) -> list[tuple[dict, int]]:
     """Every record on fx.alerts: (alert JSON, Kafka timestamp ms), in offset order per partition."""
     from fxtrue import kafka
 
-    consumer = kafka.consumer(s, s.kafka.topic_alerts, consumer_timeout_ms=5000, group_id=f"lat-{uuid.uuid4().hex[:6]}")
+    consumer = kafka.consumer(s, s.kafka.topic_alerts, component="admin", consumer_timeout_ms=5000, group_id=f"lat-{uuid.uuid4().hex[:6]}")
     try:
         return [(json.loads(m.value), int(m.timestamp)) for m in consumer]
     finally:

@@ -37,7 +37,7 @@ def read_back(s) -> list[tuple[int, int, int, int]]:
 
     from fxtrue import kafka
 
-    consumer = kafka.consumer(s, s.kafka.topic_ticks, consumer_timeout_ms=5000, group_id=f"late-{uuid.uuid4().hex[:6]}")
+    consumer = kafka.consumer(s, s.kafka.topic_ticks, component="admin", consumer_timeout_ms=5000, group_id=f"late-{uuid.uuid4().hex[:6]}")
     try:
         return [(int(m.timestamp), m.partition, m.offset, int(json.loads(m.value)["ts"])) for m in consumer]
     finally:

@@ -14,7 +14,9 @@ locally or 'NetworkTopologyStrategy:dc1=3' on a cluster). On the local stack it 
 Cassandra login role per component (fxtrue_producer, fxtrue_streaming, fxtrue_batch, fxtrue_dashboard)
 with only the grants it needs on the keyspace; their generated passwords are kept in
 <state>/cassandra/roles/ (mode 600). With FXTRUE_CASSANDRA_USERNAME set (a cluster) the roles are
-the operator's and are left alone. Safe to run any number of times."""
+the operator's and are left alone. With FXTRUE_STACK_KAFKA_SASL=true (local Kafka with SASL/SCRAM) it
+also creates one Kafka user per component with only its ACLs on the topics (passwords in
+<state>/kafka/users/, mode 600). Safe to run any number of times."""
 
 
 def register(sub: argparse._SubParsersAction) -> None:

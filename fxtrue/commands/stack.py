@@ -10,6 +10,9 @@ from fxtrue.settings import Settings
 HELP = """Manage the single-machine stack: Kafka (KRaft) and Cassandra 5.0, assembled from Maven Central
 jars and run as background JVMs bound to 127.0.0.1. All state (data, logs, jars, the generated
 Cassandra credential) lives under the state dir (FXTRUE_STATE_DIR, default <repo>/var).
+With FXTRUE_STACK_KAFKA_SASL=true Kafka takes SASL/SCRAM logins only and enforces ACLs (its admin
+credential: <state>/kafka/credentials.toml, mode 600; `fxtrue init` creates the component users); the
+setting is fixed when Kafka's storage is first formatted.
 
   up      fetch jars if needed, start both services, wait until each really answers; idempotent
   down    stop both services (also cleans up after a crash)

@@ -252,28 +252,45 @@ class KafkaService(Service):
     def properties(self) -> Path:
         return self.home / "server.properties"
 
+    def start(self, progress: Progress) -> Status:
+        # before adopting a running broker too: one started with the other stack.kafka_sasl never looks ready
+        check_kafka_security(self.settings, self.home / "data")
+        return super().start(progress)
+
     def prepare(self, progress: Progress) -> None:
+        from fxtrue import kafka
+
         data = self.home / "data"
         data.mkdir(parents=True, exist_ok=True)
-        render(jvm.LOCAL_DIR / "kafka" / "server.properties.tmpl", self.properties,
-               port=self.settings.stack.kafka_port, controller_port=self.settings.stack.kafka_controller_port,
-               data_dir=data)
+        credential = kafka.ensure_admin_credential(self.settings) if self.settings.stack.kafka_sasl else None
+        text = kafka_properties(self.settings, data, credential)
+        if credential is None:
+            self.properties.write_text(text)
+        else:  # holds the admin and controller passwords
+            kafka._write_private(self.properties, text)
         render(jvm.LOCAL_DIR / "kafka" / "log4j2.properties.tmpl", self.home / "log4j2.properties",
                log_dir=self.settings.log_dir)
         if not (data / "meta.properties").exists():
             cluster_file = self.home / "cluster.id"
             if not cluster_file.exists():
                 cluster_file.write_text(new_cluster_id())
-            progress("kafka: formatting storage (first start)")
+            progress("kafka: formatting storage (first start)" + (" with SASL/SCRAM and ACLs" if credential else ""))
             java = jvm.java_home(self.settings)
+            # The admin SCRAM user is created with the storage (the broker needs it for its own inter-broker
+            # login). Its password is on this short-lived command line only, never in a log.
+            scram = ([f"--add-scram=SCRAM-SHA-512=[name={credential['username']},"
+                      f"password={credential['password']}]"] if credential else [])
             out = subprocess.run(
                 [str(java / "bin" / "java"), f"-Dlog4j2.configurationFile={self.home / 'log4j2.properties'}",
                  "-cp", f"{jvm.jars_dir(self.settings, 'kafka')}/*", "kafka.tools.StorageTool", "format",
                  f"--cluster-id={cluster_file.read_text().strip()}", "-c", str(self.properties),
-                 "--ignore-formatted"],
+                 "--ignore-formatted", *scram],
                 capture_output=True, text=True, timeout=120)
             if out.returncode != 0:
-                raise StackError(f"kafka storage format failed: {(out.stdout + out.stderr).strip()[-800:]}",
+                detail = (out.stdout + out.stderr).strip()[-800:]
+                if credential:
+                    detail = detail.replace(credential["password"], "***")
+                raise StackError(f"kafka storage format failed: {detail}",
                                  hint=f"remove {data} to start from empty storage")
 
     def jvm_args(self) -> list[str]:
@@ -293,7 +310,7 @@ class KafkaService(Service):
         try:
             from kafka import KafkaAdminClient
             client = KafkaAdminClient(bootstrap_servers=[f"127.0.0.1:{port}"], request_timeout_ms=5000,
-                                      client_id="fxtrue-stack-probe")
+                                      client_id="fxtrue-stack-probe", **_probe_login(self.settings))
             try:
                 meta = client.describe_cluster()
             finally:
@@ -304,6 +321,59 @@ class KafkaService(Service):
             return True, f"{len(brokers)} broker(s), controller {meta.get('controller_id')}"
         except Exception as exc:  # noqa: BLE001 - any client failure means "not ready yet"
             return False, f"metadata request failed: {type(exc).__name__}: {exc}"[:200]
+
+
+def kafka_properties(settings: Settings, data_dir: Path, credential: dict[str, str] | None) -> str:
+    """The broker's server.properties (pure): PLAINTEXT listeners, or with `credential` (stack.kafka_sasl: the
+    admin and controller passwords) SASL listeners, SCRAM users and ACLs enforced (sasl.properties.tmpl)."""
+    kafka_dir = jvm.LOCAL_DIR / "kafka"
+    ports = {"port": settings.stack.kafka_port, "controller_port": settings.stack.kafka_controller_port,
+             "data_dir": data_dir}
+    if credential is None:
+        return string.Template((kafka_dir / "server.properties.tmpl").read_text()).substitute(
+            listener="PLAINTEXT", controller_protocol="PLAINTEXT", broker_protocol="PLAINTEXT", **ports)
+    from fxtrue.kafka import CONTROLLER_USER
+    base = string.Template((kafka_dir / "server.properties.tmpl").read_text()).substitute(
+        listener="BROKER", controller_protocol="SASL_PLAINTEXT", broker_protocol="SASL_PLAINTEXT", **ports)
+    sasl = string.Template((kafka_dir / "sasl.properties.tmpl").read_text()).substitute(
+        admin_user=credential["username"], admin_password=credential["password"],
+        controller_user=CONTROLLER_USER, controller_password=credential["controller_password"])
+    return base.rstrip("\n") + "\n" + sasl
+
+
+def check_kafka_security(settings: Settings, data_dir: Path) -> None:
+    """Refuse to start a broker whose storage was formatted with the other stack.kafka_sasl: SASL on storage
+    without its admin SCRAM user never gets ready, and PLAINTEXT on SASL storage would drop its ACLs."""
+    from fxtrue import kafka
+
+    marker = kafka.admin_file(settings)  # written before a SASL format: its presence marks SASL storage
+    if not (data_dir / "meta.properties").exists():
+        if not settings.stack.kafka_sasl and marker.exists():
+            marker.unlink()  # left by a SASL format that never happened: the storage is about to be PLAINTEXT
+        return
+    if settings.stack.kafka_sasl and not marker.exists():
+        raise StackError(f"stack.kafka_sasl is on but the Kafka storage in {data_dir} was formatted without it "
+                         "(it has no SCRAM admin user, so the broker could never log in to itself)",
+                         hint="switch FXTRUE_STACK_KAFKA_SASL off, or `fxtrue stack down`, remove "
+                              f"{data_dir} (its topics and messages are lost), then `fxtrue stack up` and "
+                              "`fxtrue init`")
+    if not settings.stack.kafka_sasl and marker.exists():
+        raise StackError(f"stack.kafka_sasl is off but the Kafka storage in {data_dir} was formatted with it "
+                         f"(SASL/SCRAM users and ACLs; credential {marker})",
+                         hint="set FXTRUE_STACK_KAFKA_SASL=true, or `fxtrue stack down`, remove "
+                              f"{data_dir} and {marker} (topics, messages, users and ACLs are lost), then "
+                              "`fxtrue stack up` and `fxtrue init`")
+
+
+def _probe_login(settings: Settings) -> dict[str, str]:
+    """kafka-python login options of the readiness probe: the local admin's with stack.kafka_sasl."""
+    if not settings.stack.kafka_sasl:
+        return {}
+    from fxtrue import kafka
+
+    user, password = kafka.credentials(settings, kafka.ADMIN)
+    return {"security_protocol": kafka.LOCAL_PROTOCOL, "sasl_mechanism": kafka.LOCAL_MECHANISM,
+            "sasl_plain_username": user, "sasl_plain_password": password}
 
 
 class CassandraService(Service):

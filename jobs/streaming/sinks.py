@@ -207,7 +207,7 @@ class KafkaAlertSink:
         from fxtrue.kafka import producer
 
         self.topic = settings.kafka.topic_alerts
-        self.producer = producer(settings, linger_ms=5)
+        self.producer = producer(settings, component="streaming", linger_ms=5)
 
     def publish(self, alerts: Sequence[dict]) -> int:
         futures = [self.producer.send(self.topic, key=a["alert_id"].encode(), value=alert_json(a)) for a in alerts]
@@ -242,6 +242,6 @@ def write_dlq(rejected, settings: Settings) -> None:
                                F.unix_millis("time").alias("time")))
     (rejected.select(F.col("source").cast("binary").alias("key"), value.cast("binary").alias("value"))
              .write.format("kafka")
-             .options(**spark_options(settings))
+             .options(**spark_options(settings, component="streaming"))
              .option("topic", settings.kafka.topic_dlq)
              .save())

@@ -16,7 +16,7 @@ def kafka_ticks(spark: SparkSession, settings: Settings, starting_offsets: str =
     produced before the job started are not lost.
     """
     reader = (spark.readStream.format("kafka")
-              .options(**spark_options(settings))
+              .options(**spark_options(settings, component="streaming"))
               .option("subscribe", settings.kafka.topic_ticks)
               .option("startingOffsets", starting_offsets)
               .option("maxOffsetsPerTrigger", str(settings.spark.max_offsets_per_trigger))

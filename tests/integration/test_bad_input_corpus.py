@@ -154,7 +154,7 @@ def test_spark_parser_and_dlq_over_kafka(settings, spark):
                                 "topic_dlq": f"{settings.kafka.topic_dlq}.corpus{tag}", "partitions": 1})
     init(s, cassandra=False, progress=lambda m: None)
     corpus = entries("kafka")
-    producer = kafka.producer(s, max_request_size=2 * 1024 * 1024)
+    producer = kafka.producer(s, component="producer", max_request_size=2 * 1024 * 1024)
     for e in corpus:
         producer.send(s.kafka.topic_ticks, key=e["id"].encode(), value=input_bytes(e)).get(30)
     producer.close()
@@ -176,7 +176,7 @@ def test_spark_parser_and_dlq_over_kafka(settings, spark):
     assert n_rejected == sum(e["expect"]["outcome"] == "rejected" for e in corpus)
     write_dlq(rejected, s)
     parsed.unpersist()
-    consumer = kafka.consumer(s, s.kafka.topic_dlq, consumer_timeout_ms=10000, group_id=f"corpus-{tag}")
+    consumer = kafka.consumer(s, s.kafka.topic_dlq, component="admin", consumer_timeout_ms=10000, group_id=f"corpus-{tag}")
     dlq = [json.loads(m.value) for m in consumer]
     consumer.close()
     assert len(dlq) == n_rejected

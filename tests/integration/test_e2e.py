@@ -258,7 +258,7 @@ def test_stream_end_to_end(settings, cql, spark, world):
                  proc=job, log=log)
 
         from fxtrue.kafka import producer
-        bad = producer(settings)
+        bad = producer(settings, component="producer")
         bad.send(settings.kafka.topic_ticks, key=b"EUR/USD", value=b"{not json")
         bad.send(settings.kafka.topic_ticks, key=b"EUR/USD", value=json.dumps(
             {"v": 1, "pair": "EUR/XXX", "ts": end_ms, "bid": 1.0, "ask": 1.1, "source": "sim",
@@ -345,7 +345,8 @@ def test_stream_end_to_end(settings, cql, spark, world):
 
     from fxtrue.kafka import consumer
     keys, dlq = set(), []
-    c = consumer(settings, settings.kafka.topic_alerts, settings.kafka.topic_dlq, consumer_timeout_ms=5000)
+    c = consumer(settings, settings.kafka.topic_alerts, settings.kafka.topic_dlq, component="admin",
+                 consumer_timeout_ms=5000)
     for m in c:
         if m.topic == settings.kafka.topic_alerts:
             keys.add(m.key.decode())

@@ -31,7 +31,7 @@ def own_topics(settings):
 
 
 def consume_all(settings, topic, expected, timeout_s=60.0):
-    consumer = kafka.consumer(settings, topic, consumer_timeout_ms=3000, group_id=None)
+    consumer = kafka.consumer(settings, topic, component="admin", consumer_timeout_ms=3000, group_id=None)
     out = []
     deadline = time.monotonic() + timeout_s
     try:

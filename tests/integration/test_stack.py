@@ -26,13 +26,13 @@ def own_topics(settings):
 
 def test_kafka_produce_then_consume(settings):
     topic = own_topics(settings).kafka.topic_alerts
-    producer = kafka.producer(settings)
+    producer = kafka.producer(settings, component="producer")
     sent = [{"n": i, "id": uuid.uuid4().hex} for i in range(50)]
     for rec in sent:
         producer.send(topic, key=b"k", value=json.dumps(rec).encode())
     producer.flush(30)
     producer.close()
-    consumer = kafka.consumer(settings, topic, consumer_timeout_ms=10000, group_id=f"t-{uuid.uuid4().hex}")
+    consumer = kafka.consumer(settings, topic, component="admin", consumer_timeout_ms=10000, group_id=f"t-{uuid.uuid4().hex}")
     got = [json.loads(m.value) for m in consumer]
     consumer.close()
     assert got == sent
@@ -69,7 +69,7 @@ def test_spark_structured_streaming_reads_the_kafka_topic(settings, spark):
     from fxtrue.ticks import Tick
 
     topic = own_topics(settings).kafka.topic_ticks
-    producer = kafka.producer(settings)
+    producer = kafka.producer(settings, component="producer")
     ticks = [Tick("EUR/USD", 1_764_000_000_000 + i, 1.1 + i / 1e5, 1.1002 + i / 1e5, "sim", 1) for i in range(20)]
     for t in ticks:
         producer.send(topic, key=t.key(), value=t.to_json())
@@ -124,7 +124,7 @@ def test_stack_lifecycle_survives_kill_9(spare_stack):
     sess = cassandra.connect(s, component=cassandra.ADMIN, keyspace="fxtrue")
     sess.execute("INSERT INTO heartbeats_by_job (job, status) VALUES ('durable', 'before-crash')")
     sess.cluster.shutdown()
-    producer = kafka.producer(s)
+    producer = kafka.producer(s, component="producer")
     producer.send(s.kafka.topic_ticks, key=b"k", value=b"durable").get(30)
     producer.close()
 
@@ -140,7 +140,7 @@ def test_stack_lifecycle_survives_kill_9(spare_stack):
     sess = cassandra.connect(s, component=cassandra.ADMIN, keyspace="fxtrue", wait_s=30)
     assert sess.execute("SELECT status FROM heartbeats_by_job WHERE job = 'durable'").one().status == "before-crash"
     sess.cluster.shutdown()
-    consumer = kafka.consumer(s, s.kafka.topic_ticks, consumer_timeout_ms=10000)
+    consumer = kafka.consumer(s, s.kafka.topic_ticks, component="admin", consumer_timeout_ms=10000)
     assert [m.value for m in consumer] == [b"durable"]
     consumer.close()
 

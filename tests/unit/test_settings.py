@@ -117,14 +117,14 @@ def test_kafka_clients_and_spark_share_security_settings():
     from fxtrue.kafka import client_config, spark_options
 
     plain = load_settings({})
-    assert spark_options(plain) == {"kafka.bootstrap.servers": "127.0.0.1:9092",
+    assert spark_options(plain, component="producer") == {"kafka.bootstrap.servers": "127.0.0.1:9092",
                                     "kafka.security.protocol": "PLAINTEXT"}
     msk = load_settings({"FXTRUE_KAFKA_BOOTSTRAP": "b-1:9096", "FXTRUE_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
                          "FXTRUE_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512", "FXTRUE_KAFKA_SASL_USERNAME": "fx",
                          "FXTRUE_KAFKA_SASL_PASSWORD": 'se"cret'})
-    opts = spark_options(msk)
+    opts = spark_options(msk, component="producer")
     assert opts["kafka.bootstrap.servers"] == "b-1:9096" and opts["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
     assert 'ScramLoginModule required username="fx" password="se\\"cret";' in opts["kafka.sasl.jaas.config"]
-    conf = client_config(msk)
+    conf = client_config(msk, component="producer")
     assert (conf["security_protocol"], conf["sasl_plain_username"], conf["sasl_plain_password"]) == (
         "SASL_SSL", "fx", 'se"cret')
