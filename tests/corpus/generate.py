@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import struct
 import zipfile
 from pathlib import Path
@@ -143,3 +144,33 @@ FILE_GENERATORS = {"huge_lines": huge_lines, "zip_bomb": zip_bomb, "oversized_zi
 BYTES_GENERATORS = {"huge_message": huge_message, "deep_nesting": deep_nesting, "huge_integers": huge_integers,
                     "huge_http_body": huge_http_body, "hostile_html_open_rows": hostile_html_open_rows,
                     "hostile_html_open_cells": hostile_html_open_cells}
+
+
+# -- Worlds for the inline-input components: the files and links the inputs point at ----------------------------
+
+def backfill_world(tmp: Path) -> dict[str, str]:
+    """An input root holding one history file, a link to a file outside and a link to a folder outside; a
+    secret file outside. Returns the placeholders the `backfill_input` entries use ({root}, {outside})."""
+    root, outside = tmp / "roots" / "inbox", tmp / "outside"
+    root.mkdir(parents=True)
+    outside.mkdir()
+    (outside / "secret.csv").write_text("aws_secret_access_key=AKIAEXAMPLE\n")
+    (root / "good.csv").write_text("EUR/USD,20251103 09:00:00.000,1.08601,1.08605\n")
+    (root / "link_out.csv").symlink_to(outside / "secret.csv")
+    (root / "linkdir").symlink_to(outside, target_is_directory=True)
+    return {"root": str(root), "outside": str(outside)}
+
+
+def docs_world(tmp: Path) -> Path:
+    """A Data Docs folder: index.html, sub/page.html, a link to a file outside, a link to a folder outside and a
+    FIFO; a secret file outside."""
+    root, outside = tmp / "docs", tmp / "state"
+    (root / "sub").mkdir(parents=True)
+    outside.mkdir()
+    (outside / "credentials.toml").write_text('password = "canary"\n')
+    (root / "index.html").write_text("<html>docs</html>")
+    (root / "sub" / "page.html").write_text("<html>page</html>")
+    (root / "leak.html").symlink_to(outside / "credentials.toml")
+    (root / "statelink").symlink_to(outside, target_is_directory=True)
+    os.mkfifo(root / "fifo")
+    return root

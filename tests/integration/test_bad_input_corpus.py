@@ -2,7 +2,9 @@
 
 Each entry states its expected outcome; none may crash a component, and every rejection carries a reason
 and is counted: the TrueFX reply parser, the history reader (Python and Spark, zip-bomb guard included),
-fxtrue.ticks.from_json, frames.parse_kafka_ticks over a real Kafka topic, and the streaming job's DLQ writer.
+fxtrue.ticks.from_json, frames.parse_kafka_ticks over a real Kafka topic, and the streaming job's DLQ writer;
+and the rules that guard the other doors: fx_backfill's input roots, the dashboard's Host allow-list and Data
+Docs route, and the settings rule table.
 """
 
 from __future__ import annotations
@@ -60,13 +62,67 @@ def check_counts(expect: dict, items: list) -> None:
 
 
 def test_the_corpus_is_big_and_covers_every_component():
-    assert len(MANIFEST) >= 30
+    assert len(MANIFEST) >= 130
     assert len({e["id"] for e in MANIFEST}) == len(MANIFEST)
-    assert {e["component"] for e in MANIFEST} == {"history", "kafka", "truefx_http"}
+    assert {e["component"] for e in MANIFEST} == {"history", "kafka", "truefx_http", "backfill_input",
+                                                  "dashboard_host", "data_docs_path", "settings"}
     for e in MANIFEST:
-        assert ("file" in e) != ("generate" in e), e["id"]
+        assert sum(k in e for k in ("file", "generate", "input")) == 1, e["id"]
         if "file" in e:
             assert (CORPUS / e["file"]).stat().st_size < 64 * 1024, "big inputs are generated, never committed"
+
+
+# -- Inline inputs: fx_backfill paths, dashboard Host headers, Data Docs paths, settings -----------------------
+
+@pytest.mark.parametrize("entry", entries("backfill_input"), ids=ids("backfill_input"))
+def test_backfill_input_rule(entry, tmp_path):
+    from fxtrue.orchestration.inputs import InputRefused, resolve_inputs
+
+    world = generate.backfill_world(tmp_path)
+    requested = [p.format(**world) for p in entry["input"]]
+    expect = entry["expect"]
+    if expect["outcome"] == "refused":
+        with pytest.raises(InputRefused) as err:
+            resolve_inputs(requested, [world["root"]])
+        assert expect["error"] in str(err.value)
+        assert "AKIAEXAMPLE" not in str(err.value) + (err.value.hint or "")
+    else:
+        assert len(resolve_inputs(requested, [world["root"]])) == expect["files"]
+
+
+@pytest.mark.parametrize("entry", entries("dashboard_host"), ids=ids("dashboard_host"))
+def test_dashboard_host_allow_list(entry):
+    from dashboard.app import allowed_hosts, host_allowed
+    from fxtrue.settings import Settings
+
+    allowed = allowed_hosts(Settings().replace(dashboard={"port": 8050}))
+    assert host_allowed(entry["input"], allowed) == (entry["expect"]["outcome"] == "allowed")
+
+
+@pytest.mark.parametrize("entry", entries("data_docs_path"), ids=ids("data_docs_path"))
+def test_data_docs_file_rule(entry, tmp_path):
+    from dashboard.app import docs_file
+
+    root = generate.docs_world(tmp_path)
+    found = docs_file(root, entry["input"])
+    if entry["expect"]["outcome"] == "served":
+        assert found is not None and found.read_text().startswith("<html>")
+    else:
+        assert found is None
+
+
+@pytest.mark.parametrize("entry", entries("settings"), ids=ids("settings"))
+def test_settings_rules(entry):
+    from fxtrue.errors import ConfigError
+    from fxtrue.settings import load_settings
+
+    expect = entry["expect"]
+    if expect["outcome"] == "refused":
+        with pytest.raises(ConfigError) as err:
+            load_settings(entry["input"])
+        assert expect["error"] in str(err.value)
+    else:
+        load_settings(entry["input"])
 
 
 # -- TrueFX HTTP replies ---------------------------------------------------------------------------------
