@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from fxtrue.errors import redact
 from fxtrue.settings import TRUEFX_PAIRS
 
 SCHEMA_VERSION = 1
@@ -72,8 +73,10 @@ class Rejection:
     source: str = ""
 
     def to_dlq_json(self, now_ms: int | None = None) -> bytes:
+        """The fx.ticks.dlq record; `raw` (cut to 10,000 characters) passes the one redaction step, as a reply
+        row could quote the connect URL."""
         return json.dumps({"v": SCHEMA_VERSION, "reason": self.reason, "source": self.source,
-                           "raw": self.raw[:10000], "time": now_ms if now_ms is not None else now_epoch_ms()},
+                           "raw": redact(self.raw[:10000]), "time": now_ms if now_ms is not None else now_epoch_ms()},
                           separators=(",", ":")).encode()
 
 

@@ -117,3 +117,13 @@ def test_the_json_schema_states_the_rule_table():
     assert props["ts"]["minimum"] == ticks.MIN_TS_MS and props["ts"]["exclusiveMaximum"] == ticks.MAX_TS_MS
     assert all(props[f]["maximum"] == ticks.MAX_PRICE for f in ticks.PRICE_FIELDS)
     assert props["source"]["enum"] == list(ticks.SOURCES)
+
+
+def test_dlq_records_pass_the_redaction_step():
+    from fxtrue.errors import register_secret
+    from fxtrue.ticks import Rejection
+
+    register_secret("canary-dlq-7f3a9c")
+    raw = "EUR/USD,bad row quoting https://x/connect.html?u=me&p=canary-dlq-7f3a9c&q=eurates"
+    record = json.loads(Rejection("bad price", raw, "truefx").to_dlq_json(now_ms=1))
+    assert "canary-dlq-7f3a9c" not in record["raw"] and record["raw"].startswith("EUR/USD,bad row")
