@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from fxtrue import credentials
 from fxtrue.errors import StackError
 from fxtrue.procs import ProcessIdentity, read_identity
 from fxtrue.procs import pid_alive as _pid_alive
@@ -53,13 +54,6 @@ def url(settings: Settings) -> str:
     return f"http://127.0.0.1:{settings.airflow.port}"
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-
-
 def ensure_credentials(settings: Settings) -> tuple[str, str]:
     """The admin login (generated on first use, in the simple auth manager's password file)."""
     path = passwords_file(settings)
@@ -71,7 +65,7 @@ def ensure_credentials(settings: Settings) -> tuple[str, str]:
             data = {}
     if not data.get(ADMIN):
         data[ADMIN] = secrets.token_urlsafe(12)
-        _write_private(path, json.dumps(data) + "\n")
+        credentials.write_private(path, json.dumps(data) + "\n")
     return ADMIN, data[ADMIN]
 
 
@@ -81,7 +75,7 @@ def _secrets(settings: Settings) -> dict[str, str]:
         return json.loads(path.read_text())
     values = {"jwt_secret": secrets.token_urlsafe(64), "secret_key": secrets.token_urlsafe(32),
               "fernet_key": base64.urlsafe_b64encode(os.urandom(32)).decode()}
-    _write_private(path, json.dumps(values))
+    credentials.write_private(path, json.dumps(values))
     return values
 
 

@@ -10,17 +10,14 @@ credential), else the local stack's: the admin role generated at `fxtrue stack u
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
 import re
-import secrets
 import time
-import tomllib
 from pathlib import Path
 from importlib import resources
 from typing import Callable
 
+from fxtrue import credentials as credentials_file
 from fxtrue.errors import ConfigError, ServiceUnavailable
 from fxtrue.settings import CQL_IDENTIFIER, RULES, Settings, parse_replication
 
@@ -73,7 +70,7 @@ def credentials(settings: Settings, component: str) -> tuple[str, str]:
         raise ConfigError(f"no Cassandra credential for the {component} role: {path} does not exist",
                           hint="run `fxtrue init` (it creates the component roles on the local stack), or set "
                                "FXTRUE_CASSANDRA_USERNAME/PASSWORD to this component's role")
-    data = tomllib.loads(path.read_text())
+    data = credentials_file.read(path)
     return data["username"], data["password"]
 
 
@@ -119,35 +116,17 @@ def stale_grants(keyspace: str, component: str, listed: list[tuple[str, str]]) -
     return out
 
 
-def _write_private(path: Path, text: str) -> None:
-    """Write a secret file readable by its owner only (0600), never briefly wider."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.chmod(path.parent, 0o700)
-    tmp = path.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
-
-
 def ensure_roles(session, settings: Settings, progress: Callable[[str], None] = log.info) -> list[str]:
     """Create (or re-key) each component's login role from its credential file, generating the password on
     first use, grant it ROLE_GRANTS on the configured keyspace and revoke anything more (stale_grants). `session` is the admin's. Idempotent;
     returns the role names. Passwords go to files (mode 600) and to Cassandra only, never to a log."""
     ks = cql_name(settings.cassandra.keyspace)
     roles_dir = role_file(settings, ADMIN).parent
-    roles_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(roles_dir, 0o700)
     names = []
-    with open(roles_dir / ".lock", "w") as lock:  # concurrent inits (parallel test sessions) agree on passwords
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with credentials_file.locked(roles_dir):
         for component in ROLE_GRANTS:
-            role, path = role_name(component), role_file(settings, component)
-            if path.exists():
-                password = tomllib.loads(path.read_text())["password"]
-            else:
-                password = secrets.token_urlsafe(24)
-                _write_private(path, f'username = "{role}"\npassword = "{password}"\n')
+            role = role_name(component)
+            password = credentials_file.generated_login(role_file(settings, component), role)["password"]
             session.execute(f"CREATE ROLE IF NOT EXISTS {role} WITH LOGIN = true AND PASSWORD = %s", (password,))
             session.execute(f"ALTER ROLE {role} WITH LOGIN = true AND PASSWORD = %s", (password,))
             listed = [(r.resource, r.permission)

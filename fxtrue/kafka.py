@@ -12,17 +12,13 @@ SCRAM-SHA-512 as its component's user: the admin user generated when `fxtrue sta
 
 from __future__ import annotations
 
-import fcntl
 import logging
-import os
-import secrets
 import socket
 import time
-import tomllib
 from pathlib import Path
 from typing import Any, Callable
 
-from fxtrue.cassandra import _write_private  # one way to write a secret file (0600)
+from fxtrue import credentials as credentials_file
 from fxtrue.errors import ConfigError, ServiceUnavailable
 from fxtrue.settings import Settings
 
@@ -73,18 +69,10 @@ def _check_component(component: str) -> None:
         raise ValueError(f"unknown Kafka component {component!r}; one of {', '.join(COMPONENTS)}")
 
 
-def _read_toml(path: Path) -> dict[str, str]:
-    return tomllib.loads(path.read_text())
-
-
 def ensure_admin_credential(settings: Settings) -> dict[str, str]:
     """The local broker's admin and controller credentials, generated on first use (mode 600). Pure I/O edge of
     `fxtrue stack up`; the presence of this file marks a storage formatted with stack.kafka_sasl."""
-    path = admin_file(settings)
-    if not path.exists():
-        _write_private(path, f'username = "{user_name(ADMIN)}"\npassword = "{secrets.token_urlsafe(24)}"\n'
-                            f'controller_password = "{secrets.token_urlsafe(24)}"\n')
-    return _read_toml(path)
+    return credentials_file.generated_login(admin_file(settings), user_name(ADMIN), "controller_password")
 
 
 def credentials(settings: Settings, component: str) -> tuple[str, str]:
@@ -97,7 +85,7 @@ def credentials(settings: Settings, component: str) -> tuple[str, str]:
                 "run `fxtrue init` (it creates the component users on the local stack)")
         raise ConfigError(f"stack.kafka_sasl is on but there is no Kafka credential for {component}: "
                           f"{path} does not exist", hint=hint)
-    data = _read_toml(path)
+    data = credentials_file.read(path)
     return data["username"], data["password"]
 
 
@@ -168,17 +156,13 @@ def ensure_users(settings: Settings, progress: Callable[[str], None] = log.info)
                              ACLResourcePatternType, ScramMechanism, UserScramCredentialUpsertion)
 
     users_dir = user_file(settings, "producer").parent
-    users_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(users_dir, 0o700)
     names, acls, upserts = [], [], []
-    with open(users_dir / ".lock", "w") as lock:  # concurrent inits (parallel test sessions) agree on passwords
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with credentials_file.locked(users_dir):
         for component in ACL_TABLE:
-            user, path = user_name(component), user_file(settings, component)
-            if not path.exists():
-                _write_private(path, f'username = "{user}"\npassword = "{secrets.token_urlsafe(24)}"\n')
-            upserts.append(UserScramCredentialUpsertion(user, ScramMechanism.SCRAM_SHA_512,
-                                                        _read_toml(path)["password"], iterations=8192))
+            user = user_name(component)
+            password = credentials_file.generated_login(user_file(settings, component), user)["password"]
+            upserts.append(UserScramCredentialUpsertion(user, ScramMechanism.SCRAM_SHA_512, password,
+                                                        iterations=8192))
             for rtype, resource, pattern, op in acl_entries(settings, component):
                 acls.append(ACL(f"User:{user}", "*", ACLOperation[op], ACLPermissionType.ALLOW,
                                 ResourcePattern(ResourceType[rtype], resource, ACLResourcePatternType[pattern])))

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import secrets
-import tomllib
 from pathlib import Path
 
 from fxtrue.settings import Settings
@@ -45,16 +42,11 @@ def credentials_file(settings: Settings) -> Path:
 
 def ensure_generated_credentials(settings: Settings) -> tuple[str, str, Path]:
     """The local login kept in the state dir (generated on first use, mode 600): user, password, file."""
+    from fxtrue import credentials
+
     path = credentials_file(settings)
-    if path.exists():
-        data = tomllib.loads(path.read_text())
-        return data["username"], data["password"], path
-    password = secrets.token_urlsafe(18)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(f'username = "{GENERATED_USER}"\npassword = "{password}"\n')
-    return GENERATED_USER, password, path
+    data = credentials.generated_login(path, GENERATED_USER)
+    return data["username"], data["password"], path
 
 
 def resolve_settings(args, settings: Settings) -> tuple[Settings, str]:

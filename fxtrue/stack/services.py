@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from fxtrue import credentials
 from fxtrue.errors import StackError
 from fxtrue.procs import pid_alive, signal_group, stop_group
 from fxtrue.settings import Settings
@@ -267,7 +268,7 @@ class KafkaService(Service):
         if credential is None:
             self.properties.write_text(text)
         else:  # holds the admin and controller passwords
-            kafka._write_private(self.properties, text)
+            credentials.write_private(self.properties, text)
         render(jvm.LOCAL_DIR / "kafka" / "log4j2.properties.tmpl", self.home / "log4j2.properties",
                log_dir=self.settings.log_dir)
         if not (data / "meta.properties").exists():
@@ -442,11 +443,8 @@ class CassandraService(Service):
             session.execute("ALTER ROLE fxtrue WITH PASSWORD = %s", (password,))
         finally:
             cluster.shutdown()
-        path = self.settings.cassandra_credentials_file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(f'username = "fxtrue"\npassword = "{password}"\n')
+        credentials.write_private(self.settings.cassandra_credentials_file,
+                                  f'username = "fxtrue"\npassword = "{password}"\n')
         # Retire the default superuser only once the new one is known to work.
         cluster, session = _cql_session(self.settings.stack.cassandra_port, "fxtrue", password)
         try:
@@ -454,7 +452,7 @@ class CassandraService(Service):
                             (secrets.token_urlsafe(24),))
         finally:
             cluster.shutdown()
-        progress(f"cassandra: generated the login 'fxtrue' (credential in {path}, mode 600)")
+        progress(f"cassandra: generated the login 'fxtrue' (credential in {self.settings.cassandra_credentials_file}, mode 600)")
 
 
 def _cql_session(port: int, user: str, password: str):

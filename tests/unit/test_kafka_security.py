@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fxtrue import kafka
+from fxtrue import credentials, kafka
 from fxtrue.errors import ConfigError, StackError
 from fxtrue.settings import load_settings
 from fxtrue.stack.services import check_kafka_security, kafka_properties
@@ -83,7 +83,7 @@ def test_clients_log_in_as_their_component_only_with_the_option(tmp_path):
     assert "fxtrue init" in err.value.hint
     with pytest.raises(ConfigError, match="no Kafka credential for admin"):
         kafka.client_config(on, component="admin")
-    kafka._write_private(kafka.user_file(on, "producer"), 'username = "fxtrue_producer"\npassword = "p-pw"\n')
+    credentials.write_private(kafka.user_file(on, "producer"), 'username = "fxtrue_producer"\npassword = "p-pw"\n')
     kafka.ensure_admin_credential(on)
     conf = kafka.client_config(on, component="producer")
     assert (conf["security_protocol"], conf["sasl_mechanism"], conf["sasl_plain_username"],
