@@ -278,11 +278,8 @@ class Demo:
                     if i in reported or sc.start_ms / 1000 > now.timestamp():
                         continue
                     start = datetime.fromtimestamp(sc.start_ms / 1000, timezone.utc)
-                    hits = [a for a in alerts if sc.pair in (a["pair"], a["subject"]) or sc.pair in a["subject"]]
-                    hits = [a for a in hits if a["window_end"] >= start - timedelta(seconds=10)
-                            and a["window_start"] <= datetime.fromtimestamp(sc.end_ms / 1000 + 20, timezone.utc)]
-                    if hits:
-                        first = min(hits, key=lambda a: a["detected_at"])
+                    first = first_alert_for(sc, alerts)
+                    if first is not None:
                         self.say(f"injected {sc.kind} on {sc.pair} at {start:%H:%M:%S}: alerted by "
                                  f"{first['detector']} {(first['detected_at'] - start).total_seconds():.1f} s "
                                  "after its start")
@@ -333,6 +330,19 @@ class Demo:
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
+
+
+def first_alert_for(sc, alerts: list[dict]) -> dict | None:
+    """The first alert that can be the detection of injected manipulation `sc` (pair, start_ms, end_ms): on its
+    pair (or a cross rate naming it), with a window near the injection, and detected after it began (an earlier
+    alert on the pair, e.g. a stale feed still open, is not its detection). Pure."""
+    start = datetime.fromtimestamp(sc.start_ms / 1000, timezone.utc)
+    until = datetime.fromtimestamp(sc.end_ms / 1000 + 20, timezone.utc)
+    hits = [a for a in alerts
+            if (sc.pair in (a["pair"], a["subject"]) or sc.pair in a["subject"])
+            and a["window_end"] >= start - timedelta(seconds=10) and a["window_start"] <= until
+            and a["detected_at"] >= start]
+    return min(hits, key=lambda a: a["detected_at"]) if hits else None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -1,0 +1,39 @@
+"""The demo's watcher: which alert counts as the detection of an injected manipulation."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from fxtrue.commands.demo import first_alert_for
+
+T0 = datetime(2026, 12, 1, 2, 29, 37, tzinfo=timezone.utc)
+
+
+def alert(detector, pair, start_s, end_s, detected_s, subject=None):
+    return {"detector": detector, "pair": pair, "subject": subject or pair,
+            "window_start": T0 + timedelta(seconds=start_s), "window_end": T0 + timedelta(seconds=end_s),
+            "detected_at": T0 + timedelta(seconds=detected_s)}
+
+
+def injection(pair="EUR/JPY", duration_s=30):
+    ms = int(T0.timestamp() * 1000)
+    return SimpleNamespace(pair=pair, start_ms=ms, end_ms=ms + duration_s * 1000)
+
+
+def test_an_alert_raised_before_the_injection_began_is_not_its_detection():
+    # A stale_feed alert from an earlier stall on the pair, its window still open: the demo printed
+    # "alerted by stale_feed -119.4 s after its start" for a spread blow-out injected later.
+    earlier = alert("stale_feed", "EUR/JPY", -180, 5, -119.4)
+    assert first_alert_for(injection(), [earlier]) is None
+    spread = alert("spread", "EUR/JPY", 0, 10, 3.2)
+    assert first_alert_for(injection(), [earlier, spread]) is spread
+
+
+def test_the_first_detection_on_the_pair_or_a_cross_rate_naming_it_wins():
+    other_pair = alert("spread", "EUR/USD", 0, 10, 1.0)
+    cross = alert("cross_rate", "EUR/JPY", 0, 10, 4.0, subject="EUR/JPY~EUR/USD*USD/JPY")
+    jump = alert("price_jump", "EUR/JPY", 0, 10, 6.0)
+    too_late = alert("price_jump", "EUR/JPY", 60, 70, 61.0)  # window after the injection's end + 20 s
+    assert first_alert_for(injection(), [other_pair, jump, too_late, cross]) is cross
+    assert first_alert_for(injection(), [other_pair, too_late]) is None
