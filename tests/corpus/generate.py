@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import struct
 import zipfile
 from pathlib import Path
@@ -150,15 +151,17 @@ BYTES_GENERATORS = {"huge_message": huge_message, "deep_nesting": deep_nesting, 
 
 def backfill_world(tmp: Path) -> dict[str, str]:
     """An input root holding one history file, a link to a file outside and a link to a folder outside; a
-    secret file outside. Returns the placeholders the `backfill_input` entries use ({root}, {outside})."""
+    secret file outside. Returns the placeholders the `backfill_input` entries use ({root}, {outside}) and the
+    secret."""
     root, outside = tmp / "roots" / "inbox", tmp / "outside"
     root.mkdir(parents=True)
     outside.mkdir()
-    (outside / "secret.csv").write_text("aws_secret_access_key=AKIAEXAMPLE\n")
+    secret = secrets.token_hex(12)  # random per run: the repository holds nothing shaped like a key
+    (outside / "secret.csv").write_text(f"api_secret_key={secret}\n")
     (root / "good.csv").write_text("EUR/USD,20251103 09:00:00.000,1.08601,1.08605\n")
     (root / "link_out.csv").symlink_to(outside / "secret.csv")
     (root / "linkdir").symlink_to(outside, target_is_directory=True)
-    return {"root": str(root), "outside": str(outside)}
+    return {"root": str(root), "outside": str(outside), "secret": secret}
 
 
 def docs_world(tmp: Path) -> Path:
@@ -167,7 +170,7 @@ def docs_world(tmp: Path) -> Path:
     root, outside = tmp / "docs", tmp / "state"
     (root / "sub").mkdir(parents=True)
     outside.mkdir()
-    (outside / "credentials.toml").write_text('password = "canary"\n')
+    (outside / "credentials.toml").write_text(f'password = "{secrets.token_hex(12)}"\n')
     (root / "index.html").write_text("<html>docs</html>")
     (root / "sub" / "page.html").write_text("<html>page</html>")
     (root / "leak.html").symlink_to(outside / "credentials.toml")

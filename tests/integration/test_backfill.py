@@ -9,6 +9,7 @@ import zipfile
 from datetime import date
 
 import pytest
+from canary import canary
 
 import dag_helpers as h  # noqa: E402  (sets the throw-away AIRFLOW_HOME before airflow is imported)
 from fxtrue import lake
@@ -59,7 +60,8 @@ def test_read_lake_with_no_data_is_empty(spark, settings, tmp_path):
 
 # -- fx_backfill via dag.test(): input roots, masked samples, structured outcome, no green empty run ------------
 
-FAKE_KEY = "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # a canary, not a real key
+SECRET = canary("secret")  # random per run: a file line that must never reach the task log
+FAKE_KEY = f"api_secret_key={SECRET}"
 
 
 @pytest.fixture
@@ -94,7 +96,7 @@ def test_fx_backfill_refuses_paths_outside_its_roots_before_reading(dag_env, cap
         dr, states, log = run_backfill(capfd, files=files)
         assert states["load_lake"] == "failed", (files, states)
         assert why in log and "nothing was read" in log, log[-3000:]
-        assert "wJalrXUtnFEMI" not in log and "backfill --confine" not in log  # no child was started
+        assert SECRET not in log and "backfill --confine" not in log  # no child was started
     dr, states, log = run_backfill(capfd, s3_prefix="s3a://bucket/truefx/")
     assert states["load_lake"] == "failed" and "aws s3 sync" in log
 
@@ -109,7 +111,7 @@ def test_fx_backfill_shows_only_masked_samples_and_passes_dates_as_data(dag_env,
     assert loaded["dates"] == ["2026-11-05"] and loaded["from"] == loaded["to"] == "2026-11-05"
     assert loaded["ticks"] == 5 and loaded["bad_rows"] == 2 and loaded["partitions"] == 1
     assert {smp["row"] for smp in loaded["samples"]} == {f"<{len(FAKE_KEY)} chars>", "<17 chars>"}
-    assert "wJalrXUtnFEMI" not in log and "hunter2" not in log, "file text reached the task log"
+    assert SECRET not in log and "hunter2" not in log, "file text reached the task log"
     assert f"<{len(FAKE_KEY)} chars>" in log and "2 bad row(s)" in log
 
 
@@ -118,5 +120,5 @@ def test_fx_backfill_that_loads_nothing_is_not_green(dag_env, capfd):
     (root / "EURUSD-2026-11.csv").write_text(f"{FAKE_KEY}\nnot,a,tick,row\n")
     dr, states, log = run_backfill(capfd, files=[str(root)], stats=True)
     assert states["load_lake"] == "failed", states
-    assert "loaded nothing" in log and "wJalrXUtnFEMI" not in log
+    assert "loaded nothing" in log and SECRET not in log
     assert states.get("publish") != "success"

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from canary import canary
 
 from fxtrue.orchestration.inputs import InputRefused, SAMPLE_MAX_CHARS, resolve_inputs, sample_line
 from fxtrue.settings import load_settings
@@ -23,7 +24,7 @@ def tree(tmp_path) -> dict[str, Path]:
     (root / "2026" / "labels.csv").write_text("x")
     outside = tmp_path / "secrets"
     outside.mkdir()
-    (outside / "credentials.csv").write_text("aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n")
+    (outside / "credentials.csv").write_text(f"api_secret_key={canary()}\n")
     return {"root": root, "outside": outside, "tmp": tmp_path}
 
 
@@ -103,7 +104,7 @@ def test_roots_come_from_one_setting():
 
 def test_samples_keep_truefx_fields_and_mask_any_other_text():
     assert sample_line("EUR/USD,20261105 10:00:00.000,bad,1.1") == "EUR/USD,20261105 10:00:00.000,<3 chars>,1.1"
-    secret = "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    secret = f"api_secret_key={canary()}"
     assert sample_line(secret) == f"<{len(secret)} chars>"
     assert "hunter2" not in sample_line("EUR/USD,password: hunter2,1.1,1.2")
     assert "4111111111111111" not in sample_line("EUR/USD,20261105 10:00:00.000,4111111111111111,1.1")
