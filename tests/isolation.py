@@ -35,3 +35,25 @@ def isolated(base: Settings, prefix: str = "t") -> Iterator[Settings]:
         yield s
     finally:
         cassandra.drop_keyspace(s, s.cassandra.keyspace)
+
+
+def module_world(prefix: str):
+    """Fixtures `settings` and `cql` (an admin session on its keyspace) for a module that needs a world of its
+    own, so what it writes never reaches the tests sharing the session's. In the module:
+    `settings, cql = module_world("e")`."""
+    import pytest
+
+    @pytest.fixture(scope="module", name="settings")
+    def settings(stack_up):
+        with isolated(stack_up, prefix) as s:
+            yield s
+
+    @pytest.fixture(scope="module", name="cql")
+    def cql(settings):
+        from fxtrue import cassandra
+
+        session = cassandra.connect(settings, component=cassandra.ADMIN, keyspace=settings.cassandra.keyspace)
+        yield session
+        session.cluster.shutdown()
+
+    return settings, cql

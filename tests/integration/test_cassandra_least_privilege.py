@@ -7,18 +7,14 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from isolation import module_world
 
 from fxtrue import cassandra
 
 
-@pytest.fixture(scope="module")
-def settings(stack_up):
-    """A keyspace of this module's own: the probe rows written here (heartbeats named like real jobs, a threshold
-    pointer) must never reach the tests that share the session keyspace."""
-    from isolation import isolated
-
-    with isolated(stack_up, "roles") as s:
-        yield s
+# A keyspace of this module's own: the probe rows written here (heartbeats named like real jobs, a threshold
+# pointer) must never reach the tests that share the session keyspace.
+settings, _ = module_world("roles")
 
 
 @pytest.fixture(scope="module")

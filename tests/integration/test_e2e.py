@@ -29,6 +29,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from isolation import module_world
 from pyspark.sql import functions as F
 
 from fxtrue.simulator.files import format_lines
@@ -94,22 +95,8 @@ def wait_for(what, predicate, timeout=WAIT_S, every=3.0, proc=None, log=None):
     pytest.fail(f"timed out waiting for {what}" + (f":\n{Path(log).read_text()[-5000:]}" if log else ""))
 
 
-@pytest.fixture(scope="module")
-def settings(settings):
-    """Own keyspace and topics: other tests of the session write alerts, ticks and thresholds of their own."""
-    from isolation import isolated
-
-    with isolated(settings, "e") as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def cql(settings):
-    from fxtrue import cassandra
-
-    session = cassandra.connect(settings, component=cassandra.ADMIN, keyspace=settings.cassandra.keyspace)
-    yield session
-    session.cluster.shutdown()
+# Own keyspace and topics: other tests of the session write alerts, ticks and thresholds of their own.
+settings, cql = module_world("e")
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from isolation import module_world
 
 from fxtrue.ticks import Tick, now_epoch_ms
 
@@ -29,21 +30,7 @@ FXTRUE = str(Path(sys.executable).with_name("fxtrue"))
 WAIT_S = 600  # liveness bound on a loaded machine (not a speed assertion)
 
 
-@pytest.fixture(scope="module")
-def settings(settings):
-    from isolation import isolated
-
-    with isolated(settings, "w") as s:
-        yield s
-
-
-@pytest.fixture(scope="module")
-def cql(settings):
-    from fxtrue import cassandra
-
-    session = cassandra.connect(settings, component="admin", keyspace=settings.cassandra.keyspace)
-    yield session
-    session.cluster.shutdown()
+settings, cql = module_world("w")
 
 
 def _env(s) -> dict[str, str]:
