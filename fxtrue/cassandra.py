@@ -32,10 +32,12 @@ KEYSPACE = "*"  # in ROLE_GRANTS: every table of the keyspace
 ROLE_GRANTS: dict[str, dict[str, tuple[str, ...]]] = {
     # producers: their heartbeat only
     "producer": {"MODIFY": ("heartbeats_by_job",)},
-    # the streaming job: ticks, trends, alerts, its heartbeat; reads the published thresholds
+    # the streaming job: ticks, trends, alerts, its heartbeat; reads the published thresholds, and the alerts
+    # tables for the conditional (IF NOT EXISTS) insert of the tick query's alerts
     "streaming": {"MODIFY": ("ticks_by_pair_day", "trends_by_pair_day", "alerts_by_pair_day", "alerts_by_day",
                              "heartbeats_by_job"),
-                  "SELECT": ("threshold_pointer_by_name", "threshold_versions_by_id", "thresholds_by_version")},
+                  "SELECT": ("threshold_pointer_by_name", "threshold_versions_by_id", "thresholds_by_version",
+                             "alerts_by_pair_day", "alerts_by_day")},
     # batch jobs (stats/publish, dq, detect, the supervisor): thresholds, DQ runs, supervisor actions
     "batch": {"MODIFY": ("thresholds_by_version", "threshold_versions_by_id", "threshold_pointer_by_name",
                          "dq_runs_by_suite", "supervisor_actions_by_day"),

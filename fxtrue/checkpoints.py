@@ -81,9 +81,12 @@ def lag(progress: Mapping[str, Committed | None], end_offsets: Offsets, final_wa
         queries: tuple[str, ...] = ()) -> list[str]:
     """What is still to do, one line per query that is behind (empty: every query has done all it can with
     the input). `end_offsets`: the topics' end offsets now; `final_watermark_ms`: the newest event time of the
-    input minus the allowed lateness (None: do not judge watermarks); `queries`: names that must be there."""
+    input minus the allowed lateness (None: do not judge watermarks); `queries`: the names that must be there
+    and are judged (empty: every query found)."""
     behind = [f"query {q}: no checkpoint yet" for q in queries if q not in progress]
     for name, c in sorted(progress.items()):
+        if queries and name not in queries:
+            continue
         if c is None:
             behind.append(f"query {name}: no micro-batch committed yet")
             continue

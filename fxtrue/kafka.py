@@ -36,9 +36,10 @@ SPARK_GROUPS = "spark-kafka-source-"  # the consumer groups Spark's Kafka source
 ACL_TABLE: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     # producers: ticks and their rejects
     "producer": (("TOPIC", TICKS, ("WRITE", "DESCRIBE")), ("TOPIC", DLQ, ("WRITE", "DESCRIBE"))),
-    # the streaming job: reads ticks (Spark's Kafka source), writes rejects (Spark sink) and alerts
+    # the streaming job: reads ticks (Spark's Kafka source), writes rejects (Spark sink) and alerts, reads the
+    # tick query's alerts back (to store them in Cassandra at once)
     "streaming": (("TOPIC", TICKS, ("READ", "DESCRIBE")), ("TOPIC", DLQ, ("WRITE", "DESCRIBE")),
-                  ("TOPIC", ALERTS, ("WRITE", "DESCRIBE")), ("GROUP", SPARK_GROUPS, ("READ",)),
+                  ("TOPIC", ALERTS, ("WRITE", "READ", "DESCRIBE")), ("GROUP", SPARK_GROUPS, ("READ",)),
                   ("GROUP", "fxtrue-streaming", ("READ",))),
     # readers of the alert stream (dashboard, alert watchers): read-only
     "dashboard": (("TOPIC", ALERTS, ("READ", "DESCRIBE")), ("GROUP", "fxtrue-dashboard", ("READ",))),

@@ -98,6 +98,14 @@ class SparkSettings:
     # the fast query (early alerts of running windows, arrivals for stale_feed): 0 = a new micro-batch as soon
     # as the previous one ends
     fast_trigger_seconds: float = 0.0
+    # the tick query (per-tick judgement of spread and crossed quotes, alerts straight to fx.alerts):
+    # "realtime" = Spark's real-time mode (each tick judged as it arrives; holds one task slot per fx.ticks
+    # partition for the whole job), "microbatch" = back-to-back micro-batches, "off" = no tick query
+    tick_mode: str = "realtime"
+    # real-time mode: how long one real-time batch of the tick query lasts (it commits its offsets at the end;
+    # Spark's minimum is 5 s). Ticks that arrive while one batch hands over to the next wait for it (about a
+    # second, several after the first batch), so rare hand-overs keep the tail latency low.
+    tick_batch_seconds: float = 300.0
     # how late a tick may be behind the newest event time and still count in its closed window: 5x the
     # worst lateness measured on a live source (`fxtrue bench --only lateness`: TrueFX polled, ~1 s)
     watermark_seconds: int = 5
@@ -442,6 +450,7 @@ RULES: dict[str, Rule] = {
     "spark.driver_memory": _matching(JVM_MEMORY, "a JVM memory size such as 2g, 1536m"),
     "spark.shuffle_partitions": COUNT, "spark.trigger_seconds": POSITIVE, "spark.lake_trigger_seconds": POSITIVE,
     "spark.max_offsets_per_trigger": COUNT,
+    "spark.tick_mode": _one_of("realtime", "microbatch", "off"), "spark.tick_batch_seconds": _range(5),
     "detectors.window_seconds": COUNT, "detectors.trend_window_seconds": COUNT,
     "detectors.trend_slide_seconds": COUNT, "detectors.stale_after_seconds": COUNT,
     "detectors.k_tick_rate": POSITIVE, "detectors.k_price_jump": POSITIVE, "detectors.k_spread": POSITIVE,

@@ -52,6 +52,21 @@ def session_conf(settings: Settings, app_name: str, *, with_kafka: bool = True) 
     return conf
 
 
+def streaming_master(settings: Settings) -> str:
+    """The master of a session that runs the streaming job: in local mode, the configured threads plus one per
+    fx.ticks partition when the tick query runs in real-time mode (its tasks hold their slots for a whole
+    real-time batch, so the other queries need slots of their own). A cluster master is returned as it is:
+    give the job at least that many more executor cores."""
+    import re
+
+    master = settings.spark.master
+    m = re.fullmatch(r"local\[(\d+)\]", master.strip())
+    if settings.spark.tick_mode != "realtime" or not (m or master.strip() == "local"):
+        return master
+    threads = int(m.group(1)) if m else 1
+    return f"local[{threads + settings.kafka.partitions}]"
+
+
 def session(settings: Settings, app_name: str = "fxtrue", *, with_kafka: bool = True, **extra: Any):
     """Get or create the SparkSession; `extra` overrides any spark.* key (use underscores or dots)."""
     import os

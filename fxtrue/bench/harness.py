@@ -219,11 +219,12 @@ class BenchContext:
         return s
 
     def spark(self):
-        """The run's one SparkSession (local[2] from settings), created on first use, stopped at the end."""
+        """The run's one SparkSession (the streaming job's master: local[2] from settings plus the tick query's
+        real-time slots), created on first use, stopped at the end."""
         global _SPARK
         if _SPARK is None:
-            from fxtrue.spark import session
-            _SPARK = session(self.settings, "fxtrue-bench")
+            from fxtrue.spark import session, streaming_master
+            _SPARK = session(self.settings, "fxtrue-bench", spark__master=streaming_master(self.settings))
         return _SPARK
 
     def on_cleanup(self, fn: Callable[[], None]) -> None:

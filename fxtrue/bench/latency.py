@@ -55,7 +55,7 @@ def latencies_by_path(records: list[tuple[dict, int]], offending: dict[tuple[str
     crossed quote on fx.ticks are left out."""
     from fxtrue.simulator.scenarios import parse_iso_ms
 
-    out: dict[str, list[float]] = {"first": [], "fast": [], "close": []}
+    out: dict[str, list[float]] = {"first": [], "tick": [], "fast": [], "close": []}
     seen: set[tuple[str, str]] = set()
     for alert, sent_ms in sorted(records, key=lambda r: r[1]):
         ws = parse_iso_ms(alert["window_start"])
@@ -114,7 +114,8 @@ def run(ctx: BenchContext) -> BenchResult:
         if not lat["first"]:
             res.notes.append(f"{rate:,} ticks/s: no alert came out in {run_s:.0f} s (fed {info['fed_rate']:,.0f}/s)")
             continue
-        for path, label in (("first", "alert"), ("fast", "fast path"), ("close", "judgement at close")):
+        for path, label in (("first", "alert"), ("tick", "tick query"), ("fast", "running windows"),
+                            ("close", "judgement at close")):
             secs = lat[path]
             if not secs:
                 res.notes.append(f"{rate:,} ticks/s: no {label} record")

@@ -30,7 +30,9 @@ def make_job(spark, settings, session, checkpoint_root: str):
                               lambda v: thresholds.load_version(session, settings, v),
                               settings.detectors.reload_utc)
     holder.load()
+    realtime = settings.spark.tick_mode == "realtime"
     return StreamingJob(spark, settings, source=lambda: kafka_ticks(spark, settings), holder=holder,
+                        tick_source=lambda: kafka_ticks(spark, settings, "latest", real_time=realtime),
                         cassandra_sink=CassandraSink(session, settings),
                         alert_sink=AlertSinks(CassandraSink(session, settings), KafkaAlertSink(settings)),
                         checkpoint_root=checkpoint_root)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fxtrue.detectors.statistics import SPREAD, STALE_FEED, TICK_RATE
@@ -57,24 +57,29 @@ def alert_id(detector, subject, window_start):
 
 
 def judge(stats: DataFrame, thresholds_df: DataFrame, version: str | None, cfg: "DetectorSettings",
-          closed: bool = True) -> DataFrame:
+          closed: bool = True, detected_at: Column | None = None) -> DataFrame:
     """Window statistics (fxtrue.detectors.statistics.STATS_COLUMNS) -> alerts (ALERT_COLUMNS).
 
     `version` None means warm-up mode (no published thresholds): only crossed quotes alert. `closed` False:
-    the statistics are of running (still open) windows (statistics.EARLY): only the upper bounds and crossed
-    quotes are judged, since a running count can still rise above a drought bound.
+    the statistics are of running (still open) windows (statistics.EARLY, statistics.TICK): only the upper
+    bounds and crossed quotes are judged, since a running count can still rise above a drought bound.
+    `detected_at`: the detection time column (default: the micro-batch's time; the tick query passes a
+    per-row wall clock, since a real-time batch lasts many seconds).
     """
     warmup = version is None
     thr = thresholds_df.where(F.col("n") >= F.lit(cfg.min_samples))
     upper = thr.where(F.col("detector") != TICK_RATE_LOW).select(
         "detector", "subject", "hour", F.col("mean").alias("baseline_mean"), F.col("std").alias("baseline_std"),
         F.col("threshold").alias("upper"))
-    lower = thr.where(F.col("detector") == TICK_RATE_LOW).select(
-        F.lit(TICK_RATE).alias("detector"), "subject", "hour", F.col("threshold").alias("lower"))
-    if warmup:
-        upper, lower = upper.limit(0), lower.limit(0)
-    j = (stats.join(F.broadcast(upper), ["detector", "subject", "hour"], "left")
-              .join(F.broadcast(lower), ["detector", "subject", "hour"], "left"))
+    # joined on (subject, hour) only, and applied to tick_rate rows only (`low` below): a join key that is a
+    # constant on both sides would fold into a nested-loop join, which the tick query's real-time mode refuses
+    lower = thr.where(F.col("detector") == TICK_RATE_LOW).select("subject", "hour", F.col("threshold").alias("lower"))
+    if warmup:  # no thresholds: columns of nulls (no join, which the tick query's real-time mode could not run)
+        j = stats.select("*", *[F.lit(None).cast("double").alias(c)
+                                for c in ("baseline_mean", "baseline_std", "upper", "lower")])
+    else:
+        j = (stats.join(F.broadcast(upper), ["detector", "subject", "hour"], "left")
+                  .join(F.broadcast(lower), ["subject", "hour"], "left"))
 
     value, mean, std = F.col("value"), F.col("baseline_mean"), F.col("baseline_std")
     # greatest() skips nulls: only floor a threshold that exists (no baseline row -> no judgement).
@@ -111,7 +116,7 @@ def judge(stats: DataFrame, thresholds_df: DataFrame, version: str | None, cfg: 
         score.cast("double").alias("score"),
         F.when(critical, F.lit("critical")).otherwise(F.lit("warning")).alias("severity"),
         F.lit(version if version else WARMUP).alias("thresholds_version"),
-        F.current_timestamp().alias("detected_at"), details.alias("details"), "last_received_at", "tick_count")
+        (F.current_timestamp() if detected_at is None else detected_at).alias("detected_at"), details.alias("details"), "last_received_at", "tick_count")
 
 
 def alert_id_of(detector: str, subject: str, window_start_ms: int) -> str:

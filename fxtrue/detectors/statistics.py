@@ -30,6 +30,12 @@ will still be above it when the window closes: the streaming job judges these on
 window's running aggregates (`merge_aggregates`), long before the watermark closes the window, and the
 judgement at close upserts the same alert (same alert id). The other statistics need the closed window.
 
+Per-tick judgement (TICK, `tick_statistics`): spread's window statistic is a maximum and its crossed count a
+count of ticks, so one tick whose spread is above the threshold (or that is crossed) settles its window's
+verdict on its own: the streaming job's tick query judges every tick as it arrives, with the same judge and
+alert id, and the window's later judgements upsert the same alert. (price_jump needs the window's other ticks,
+tick_rate their count: they stay with the running windows.)
+
 Structured Streaming can keep only the per-pair window aggregation in state; so the computation is split:
 `pair_window_aggregates` (one stateful groupBy(window, pair), append mode with a watermark) and
 `statistics_from_aggregates` (pure, static: runs on the aggregates of a finished batch or of one streaming
@@ -55,6 +61,7 @@ TICK_RATE, PRICE_JUMP, SPREAD, STALE_FEED, CROSS_RATE = (
     "tick_rate", "price_jump", "spread", "stale_feed", "cross_rate")
 DETECTORS = (TICK_RATE, PRICE_JUMP, SPREAD, STALE_FEED, CROSS_RATE)
 EARLY = (TICK_RATE, PRICE_JUMP, SPREAD)  # statistics that never fall as a window gains ticks
+TICK = (SPREAD,)  # statistics whose window verdict a single tick can settle
 
 STATS_COLUMNS = ("detector", "subject", "pair", "window_start", "window_end", "hour", "value", "tick_count",
                  "last_received_at", "crossed_count")
@@ -115,6 +122,21 @@ def price_jump_statistics(aggs: DataFrame) -> DataFrame:
 
 def spread_statistics(aggs: DataFrame) -> DataFrame:
     return _stat(aggs, SPREAD, F.col("spread_max_bps"), F.coalesce(F.col("crossed_count"), F.lit(0)))
+
+
+def tick_statistics(ticks: DataFrame, cfg: "DetectorSettings") -> DataFrame:
+    """Ticks (TICK_SCHEMA; a stream or a static frame, no state) -> one spread statistics row per tick, as the
+    one-tick aggregate of its window (STATS_COLUMNS): judged like a running window, a tick above the threshold
+    gives the alert its closed window will give (same detector, subject, window_start)."""
+    start = floor_to_window(F.col("ts"), cfg.window_seconds)
+    aggs = ticks.where(F.col("ts").isNotNull() & F.col("pair").isNotNull()).select(
+        "pair", start.alias("window_start"),
+        F.timestamp_millis(F.unix_millis(start) + F.lit(cfg.window_seconds * 1000)).alias("window_end"),
+        F.lit(1).cast("long").alias("tick_count"),
+        spread_bps(F.col("bid"), F.col("ask")).alias("spread_max_bps"),
+        F.when(F.col("bid") > F.col("ask"), 1).otherwise(0).cast("long").alias("crossed_count"),
+        F.col("received_at").alias("last_received_at"))
+    return spread_statistics(aggs)
 
 
 def stale_feed_statistics(aggs: DataFrame, cfg: "DetectorSettings", carry: DataFrame | None = None) -> DataFrame:

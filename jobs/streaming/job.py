@@ -1,7 +1,14 @@
 """The speed layer: Spark Structured Streaming from fx.ticks to the tick lake, Cassandra and fx.alerts.
 
 sources (Kafka fx.ticks, explicit schema) -> transformations (validation, watermark, trends, detector
-windows) -> sinks, as five queries on one parsed stream:
+windows) -> sinks, as six queries on one parsed stream:
+  tick       valid ticks judged one by one as they arrive (spread above its (pair, hour) threshold, crossed
+             quotes: statistics.TICK), in Spark's real-time mode by default (spark.tick_mode) -> alerts
+             straight to fx.alerts with Spark's Kafka sink (JVM only, no Python on the path). An early copy,
+             never the record: each start (of the job, or of this query when a new thresholds version must be
+             planned in) begins at the end of fx.ticks, so it never re-judges the past with other thresholds.
+             A driver thread reads these alerts back and inserts them into Cassandra if their rows do not
+             exist yet; the windowed judgements below upsert the same ids.
   lake       valid ticks -> Parquet file sink <lake>/live, partitioned symbol/date (exactly-once: Spark's
              file-sink commit log), every spark.lake_trigger_seconds (60 s: one file per pair per batch)
   raw        every record -> foreachBatch: valid ticks to ticks_by_pair_day (TTL, single-partition UNLOGGED
@@ -37,8 +44,11 @@ from pyspark.sql import functions as F
 
 log = logging.getLogger("fxtrue.streaming")
 
-LAKE, RAW, FAST, TRENDS, DETECTORS = "lake", "raw", "fast", "trends", "detectors"
-ALL_QUERIES = (LAKE, RAW, FAST, TRENDS, DETECTORS)
+LAKE, RAW, FAST, TRENDS, DETECTORS, TICK = "lake", "raw", "fast", "trends", "detectors", "tick"
+# The queries whose committed checkpoints say what is stored (a run is complete when they have read the
+# topic's end); the tick query only publishes early copies of alerts the windowed judgements write again.
+STORING_QUERIES = (LAKE, RAW, FAST, TRENDS, DETECTORS)
+ALL_QUERIES = (*STORING_QUERIES, TICK)
 FAST_POOL = "fast"  # the fast path's jobs run in a FAIR scheduler pool of their own
 
 
@@ -47,10 +57,12 @@ def now_ms() -> int:
 
 
 class StreamingJob:
-    """Builds and runs the queries. External I/O is injected: the parsed source, the Cassandra
-    sink, the alert sinks and the thresholds holder; `main()` wires the real ones."""
+    """Builds and runs the queries. External I/O is injected: the parsed source (and `tick_source`, the same
+    without a per-batch cap, for the tick query: none, no tick query), the Cassandra sink, the alert sinks and
+    the thresholds holder; `build()` wires the real ones."""
 
     def __init__(self, spark: SparkSession, settings, *, source: Callable[[], DataFrame], holder,
+                 tick_source: Callable[[], DataFrame] | None = None,
                  cassandra_sink=None, alert_sink=None, heartbeat=None, queries: Iterable[str] = ALL_QUERIES,
                  checkpoint_root: str | None = None, version_check: Callable[[], None] | None = None) -> None:
         from jobs.streaming.state import CarryStore, LastSeen, RunningWindows
@@ -59,6 +71,7 @@ class StreamingJob:
         self.settings = settings
         self.cfg = settings.detectors
         self.source = source
+        self.tick_source = tick_source
         self.holder = holder
         self.cassandra = cassandra_sink
         self.alert_sink = alert_sink
@@ -73,7 +86,10 @@ class StreamingJob:
         self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
         self._written = None  # accumulator: ticks the raw query's executors wrote to Cassandra
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
-                         "stale_alerts_processing_time": 0}
+                         "alerts_tick": 0, "stale_alerts_processing_time": 0}
+        self._tick_lock = threading.Lock()  # held while the tick query is (re)started
+        self._tick_version: str | None = None  # the thresholds version the running tick query judges by
+        self._relay: threading.Thread | None = None
         self._stale_written: dict[str, int] = {}
         # alert_id -> (window_start ms, when the alert was first raised: by the fast path or by processing-time
         # stale_feed): the row keeps that detected_at through refreshes and when the closed window's judgement
@@ -93,6 +109,10 @@ class StreamingJob:
 
     def _trigger(self, query: str = "") -> dict:
         sp = self.settings.spark
+        if query == TICK:
+            if sp.tick_mode == "realtime":
+                return {"realTime": f"{int(sp.tick_batch_seconds)} seconds"}
+            return {"processingTime": "0 seconds"}
         seconds = {FAST: sp.fast_trigger_seconds, LAKE: sp.lake_trigger_seconds}.get(query, sp.trigger_seconds)
         return {"processingTime": f"{seconds} seconds"}
 
@@ -137,11 +157,114 @@ class StreamingJob:
                 pair_window_aggregates(windowed, self.cfg).writeStream.queryName(DETECTORS).outputMode("append")
                 .foreachBatch(self._detectors_batch).option("checkpointLocation", self._ckpt(DETECTORS))
                 .trigger(**self._trigger()).start())
+        if TICK in self.wanted and self.tick_source is not None and self.settings.spark.tick_mode != "off":
+            if self.alert_sink is not None and getattr(self.alert_sink, "kafka", None) is not None:
+                self._start_relay()  # before the query: its first alerts must not be missed
+            with self._tick_lock:
+                self.queries[TICK] = self._start_tick_query()
         self._timer = threading.Thread(target=self._timer_loop, name="fxtrue-streaming-timer", daemon=True)
         self._timer.start()
         log.info("streaming job started: queries %s, checkpoints under %s", ", ".join(self.queries),
                  self.checkpoint_root)
         return self
+
+    # -- the tick query ----------------------------------------------------------------------------------
+    def _start_tick_query(self):
+        """Valid ticks -> per-tick judgement with the thresholds in force -> fx.alerts (Spark's Kafka sink)."""
+        from fxtrue.frames import valid_ticks
+        from fxtrue.kafka import spark_options
+        from jobs.streaming.sinks import alert_kafka_records
+        from jobs.streaming.transformations import alerts_of_ticks
+
+        snap = self.holder.snapshot()
+        alerts = alerts_of_ticks(valid_ticks(self.tick_source()), self.thresholds_df(snap), snap.version, self.cfg)
+        query = (alert_kafka_records(alerts, "tick").writeStream.queryName(TICK).format("kafka")
+                 .options(**spark_options(self.settings, component="streaming"))
+                 .option("topic", self.settings.kafka.topic_alerts)
+                 .option("checkpointLocation", self._fresh_tick_checkpoint()).outputMode("update")
+                 .trigger(**self._trigger(TICK)).start())
+        self._tick_version = snap.version
+        return query
+
+    def _fresh_tick_checkpoint(self) -> str:
+        """A new checkpoint for each start of the tick query (its source starts at the end of fx.ticks); the
+        ones of earlier starts are removed."""
+        import shutil
+
+        folder = _local(self._ckpt(TICK))
+        if folder.is_dir():
+            for old in folder.iterdir():
+                shutil.rmtree(old, ignore_errors=True)
+        return f"{self._ckpt(TICK)}/{now_ms()}"
+
+    def restart_tick_query(self) -> bool:
+        """Re-plan the tick query when the thresholds version in force changed (its thresholds are part of its
+        plan). It starts again at the end of fx.ticks: ticks that arrive during the restart (about a second) are
+        judged by the running windows only."""
+        with self._tick_lock:
+            old = self.queries.get(TICK)
+            if old is None or self._stop.is_set() or self._tick_version == self.holder.snapshot().version:
+                return False
+            old.stop()
+            self.queries[TICK] = self._start_tick_query()
+        log.info("tick query restarted with thresholds %s", self._tick_version or "warm-up")
+        return True
+
+    RELAY_POLL_MS = 200
+
+    def _start_relay(self) -> None:
+        """A driver thread that reads the tick query's alerts from fx.alerts (from the end, as the job starts)
+        and inserts them into Cassandra when their rows do not exist yet; the windowed judgements write the same
+        alerts again later, so the relay is about showing them at once, not about keeping them."""
+        from kafka import TopicPartition
+
+        from fxtrue import kafka
+
+        consumer = kafka.consumer(self.settings, component="streaming", enable_auto_commit=False)
+        topic = self.settings.kafka.topic_alerts
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        consumer.assign(parts)
+        consumer.seek_to_end(*parts)
+        for tp in parts:
+            consumer.position(tp)  # resolve "end" now, before the tick query writes anything
+        self._relay = threading.Thread(target=self._relay_loop, args=(consumer,), name="fxtrue-tick-relay",
+                                       daemon=True)
+        self._relay.start()
+
+    def _relay_loop(self, consumer) -> None:
+        from jobs.streaming.sinks import alert_of_json
+
+        backoff = 1.0
+        try:
+            while not self._stop.is_set():
+                try:
+                    polled = consumer.poll(timeout_ms=self.RELAY_POLL_MS)
+                    alerts = [a for msgs in polled.values() for m in msgs
+                              if (a := alert_of_json(m.value)).get("path") == "tick"]
+                    self.relay_alerts(alerts)
+                    backoff = 1.0
+                except Exception as exc:  # noqa: BLE001 - the windowed judgements write these alerts anyway
+                    log.warning("tick alert relay: %s (retrying in %.0f s)", exc, backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, 30.0)
+        finally:
+            consumer.close()
+
+    def relay_alerts(self, alerts: list[dict]) -> list[dict]:
+        """Tick-query alerts -> Cassandra (insert if new) and the first-detection times: the earliest detection
+        of an alert id is the one its row keeps, whichever path raised it."""
+        fresh = []
+        for a in alerts:
+            first = self._first_detected.get(a["alert_id"])
+            if first is None:
+                fresh.append(a)
+            if first is None or a["detected_at"] < first[1]:
+                self._first_detected[a["alert_id"]] = (a["window_start"], a["detected_at"])
+        if fresh and self.alert_sink is not None:
+            self.alert_sink.cassandra.write_alerts_if_new(fresh)
+            self.counters["alerts_tick"] += len(fresh)
+            log.info("tick query: %d alert(s): %s", len(fresh), ", ".join(a["alert_id"] for a in fresh[:5]))
+        return fresh
 
     # -- foreachBatch bodies -----------------------------------------------------------------------------
     def _raw_batch(self, batch: DataFrame, batch_id: int) -> None:
@@ -288,8 +411,10 @@ class StreamingJob:
             try:
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + self.cfg.version_check_seconds
-                    if self.holder.check() and self.listener is not None:
-                        self.listener.beat_now()
+                    if self.holder.check():
+                        self.restart_tick_query()
+                        if self.listener is not None:
+                            self.listener.beat_now()
                 self.check_stale(now_ms())
                 if self.listener is not None and time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + self.HEARTBEAT_EVERY_S
@@ -337,7 +462,9 @@ class StreamingJob:
         return {k: float(v) for k, v in self.counters.items()}, info
 
     def failed(self) -> str | None:
-        for name, q in self.queries.items():
+        for name, q in list(self.queries.items()):
+            if name == TICK and self._tick_lock.locked():
+                continue  # being restarted with new thresholds
             if not q.isActive:
                 exc = q.exception()
                 return f"query {name} stopped" + (f": {exc}" if exc else "")
@@ -358,8 +485,13 @@ class StreamingJob:
         """Let running micro-batches finish (bounded), then stop every query."""
         self._stop.set()
         deadline = time.monotonic() + timeout_s
+        with self._tick_lock:  # no restart of the tick query from here on
+            pass
         for name, q in self.queries.items():
-            while q.isActive and q.status.get("isTriggerActive") and time.monotonic() < deadline:
+            # (a real-time batch of the tick query lasts tick_batch_seconds: it is stopped at once and
+            # resumes from its last commit, re-sending alerts that are upserts)
+            while (name != TICK and q.isActive and q.status.get("isTriggerActive")
+                   and time.monotonic() < deadline):
                 time.sleep(0.2)
             try:
                 q.stop()
@@ -381,6 +513,7 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
     from fxtrue import cassandra, thresholds
     from fxtrue.heartbeats import STREAMING, HeartbeatWriter
     from fxtrue.spark import session as spark_session
+    from fxtrue.spark import streaming_master
     from jobs.streaming.progress import ProgressListener
     from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink
     from jobs.streaming.sources import kafka_ticks
@@ -388,14 +521,16 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
 
     # Executors write ticks to Cassandra from Python workers: session() points them at this interpreter
     # locally (on a cluster: PYSPARK_PYTHON names the same environment on every node).
-    spark = spark or spark_session(settings, "fxtrue-streaming")
+    spark = spark or spark_session(settings, "fxtrue-streaming", spark__master=streaming_master(settings))
     session = session or cassandra.connect(settings, component="streaming", keyspace=settings.cassandra.keyspace, wait_s=30)
     holder = ThresholdsHolder(lambda: thresholds.current_version(session, settings),
                               lambda v: thresholds.load_version(session, settings, v),
                               settings.detectors.reload_utc)
     holder.load()
     beats = HeartbeatWriter(session, settings, STREAMING)
+    realtime = settings.spark.tick_mode == "realtime"
     job = StreamingJob(spark, settings, source=lambda: kafka_ticks(spark, settings), holder=holder,
+                       tick_source=lambda: kafka_ticks(spark, settings, "latest", real_time=realtime),
                        cassandra_sink=CassandraSink(session, settings),
                        alert_sink=AlertSinks(CassandraSink(session, settings), KafkaAlertSink(settings)),
                        heartbeat=beats)

@@ -93,6 +93,7 @@ class CassandraSink:
             f"INSERT INTO {ks}.alerts_by_pair_day (pair, day, {cols}) VALUES (?, ?, {marks})")
         self.alerts_day = session.prepare(
             f"INSERT INTO {ks}.alerts_by_day (day, pair, {cols}) VALUES (?, ?, {marks})")
+        self._alerts_new = None  # INSERT ... IF NOT EXISTS twins, prepared on first use (write_alerts_if_new)
 
     def _run(self, stmt, args: Sequence[tuple], what: str) -> int:
         self._execute([(stmt, a) for a in args], what)
@@ -155,6 +156,24 @@ class CassandraSink:
         self._run(self.alerts_day, by_day, "alerts_by_day")
         return len(alerts)
 
+    def write_alerts_if_new(self, alerts: Sequence[dict]) -> int:
+        """Insert alerts whose rows do not exist yet (lightweight transactions: INSERT ... IF NOT EXISTS), so
+        an early copy never overwrites the row a later judgement of the same window wrote; for the few alerts
+        the tick query raises, not for bulk writes."""
+        if not alerts:
+            return 0
+        if self._alerts_new is None:
+            self._alerts_new = tuple(self.session.prepare(f"{stmt.query_string} IF NOT EXISTS")
+                                     for stmt in (self.alerts_pair, self.alerts_day))
+        pair_new, day_new = self._alerts_new
+        requests = []
+        for a in alerts:
+            vals = tuple(_clean(a[c]) for c in ALERT_TABLE_COLUMNS)
+            day = day_of(a["window_start"])
+            requests += [(pair_new, (a["pair"], day, *vals)), (day_new, (day, a["pair"], *vals))]
+        self._execute(requests, "alerts (if new)")
+        return len(alerts)
+
 
 # One Cassandra sink per Python worker process (Spark reuses workers), for writes from executors.
 _WORKER_SINKS: dict[tuple, "CassandraSink"] = {}
@@ -193,10 +212,45 @@ def ticks_partition_writer(settings: Settings, written=None, chunk: int = 20000)
 
 def alert_json(a: dict) -> bytes:
     """One alert as the fx.alerts message value (timestamps ISO-8601 UTC)."""
-    body = {k: (iso(v) if k in ("window_start", "window_end", "detected_at", "last_received_at") else _clean(v))
+    body = {k: (iso(v) if k in ALERT_TIMES else _clean(v))
             for k, v in a.items()}
     body["v"] = 1
     return json.dumps(body, separators=(",", ":"), allow_nan=False).encode()
+
+
+ALERT_TIMES = ("window_start", "window_end", "detected_at", "last_received_at")
+
+
+def alert_kafka_records(alerts, path: str):
+    """The Spark twin of `alert_json` for alerts judged inside a query (the tick query writes them with Spark's
+    Kafka sink): alerts (ALERT_COLUMNS, timestamps) -> (key = alert id, value = the fx.alerts JSON with `path`)."""
+    from pyspark.sql import functions as F
+
+    from fxtrue.detectors import ALERT_COLUMNS
+
+    def field(c: str):
+        col = F.col(c)
+        if c in ALERT_TIMES:
+            return F.date_format(col, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").alias(c)
+        if dict(alerts.dtypes)[c] == "double":  # NaN/inf -> null, as _clean
+            return F.when(F.isnan(col) | (F.abs(col) == F.lit(float("inf"))), F.lit(None)).otherwise(col).alias(c)
+        return col
+    value = F.to_json(F.struct(*[field(c) for c in ALERT_COLUMNS], F.lit(path).alias("path"), F.lit(1).alias("v")),
+                      {"ignoreNullFields": "false"})
+    return alerts.select(F.col("alert_id").cast("binary").alias("key"), value.cast("binary").alias("value"))
+
+
+def alert_of_json(value: bytes) -> dict:
+    """An fx.alerts message value -> the alert dict the sinks take (timestamps as epoch ms): `alert_json` read
+    back."""
+    from fxtrue.simulator.scenarios import parse_iso_ms
+
+    a = json.loads(value)
+    a.pop("v", None)
+    for k in ALERT_TIMES:
+        if a.get(k) is not None:
+            a[k] = parse_iso_ms(a[k])
+    return a
 
 
 class KafkaAlertSink:

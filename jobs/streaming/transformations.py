@@ -8,7 +8,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from fxtrue.detectors import judge, pair_window_aggregates, statistics_from_aggregates
-from fxtrue.detectors.statistics import AGG_COLUMNS, EARLY
+from fxtrue.detectors.statistics import AGG_COLUMNS, EARLY, tick_statistics
 from fxtrue.frames import mid, spread_bps
 from fxtrue.settings import DetectorSettings
 
@@ -78,6 +78,15 @@ def alerts_of_running_windows(aggs: DataFrame, thresholds_df: DataFrame, version
     (statistics.EARLY) against their upper bounds, and crossed quotes. Same statistics, judge and alert ids
     as at close, so the closed window's judgement upserts the same rows."""
     return judge(statistics_from_aggregates(aggs, cfg, detectors=EARLY), thresholds_df, version, cfg, closed=False)
+
+
+def alerts_of_ticks(ticks: DataFrame, thresholds_df: DataFrame, version: str | None,
+                    cfg: DetectorSettings) -> DataFrame:
+    """Valid ticks (a stream) -> alerts judged on each tick alone (statistics.TICK: spread above its upper
+    bound, crossed quotes), stateless so that Spark's real-time mode can run it: the same judge and alert ids as
+    the running and closed windows, detected_at = the wall clock when the row is judged."""
+    wall_clock = F.timestamp_millis(F.expr("reflect('java.lang.System', 'currentTimeMillis')").cast("long"))
+    return judge(tick_statistics(ticks, cfg), thresholds_df, version, cfg, closed=False, detected_at=wall_clock)
 
 
 def last_tick_per_pair(aggs: DataFrame) -> dict[str, int]:

@@ -121,7 +121,7 @@ def wait_until_settled(s, env, last_event_ms: int, timeout_s: float, jobs=(STREA
     have run with the input's final watermark (fxtrue.checkpoints): only then is every tick written and every
     window the input can close judged. Raises with what is behind, and by how much, after `timeout_s`."""
     from fxtrue import checkpoints, kafka
-    from jobs.streaming.job import ALL_QUERIES
+    from jobs.streaming.job import STORING_QUERIES
 
     deadline = time.monotonic() + timeout_s
     while pid_of(s, PRODUCER):
@@ -131,7 +131,7 @@ def wait_until_settled(s, env, last_event_ms: int, timeout_s: float, jobs=(STREA
     final_watermark = last_event_ms - s.spark.watermark_seconds * 1000
     checkpoints.wait_caught_up(
         f"{s.checkpoint_dir}/streaming", lambda: kafka.end_offsets(s, s.kafka.topic_ticks), final_watermark,
-        max(deadline - time.monotonic(), 0), queries=ALL_QUERIES, every_s=3,
+        max(deadline - time.monotonic(), 0), queries=STORING_QUERIES, every_s=3,
         on_poll=lambda: supervise(s, env, jobs))
 
 

@@ -174,7 +174,7 @@ def watermark_at_least(settings, query, target_ms):
 def caught_up(settings, final_watermark_ms, proc, log):
     """Every query has committed the topic's end offsets, the stateful ones with the given watermark."""
     from fxtrue import checkpoints, kafka
-    from jobs.streaming.job import ALL_QUERIES
+    from jobs.streaming.job import STORING_QUERIES
 
     def alive():
         if proc.poll() is not None:
@@ -183,7 +183,7 @@ def caught_up(settings, final_watermark_ms, proc, log):
     try:
         checkpoints.wait_caught_up(f"{settings.checkpoint_dir}/streaming",
                                    lambda: kafka.end_offsets(settings, settings.kafka.topic_ticks),
-                                   final_watermark_ms, WAIT_S, queries=ALL_QUERIES, on_poll=alive)
+                                   final_watermark_ms, WAIT_S, queries=STORING_QUERIES, on_poll=alive)
     except TimeoutError as exc:
         pytest.fail(f"{exc}:\n{Path(log).read_text()[-5000:]}")
 

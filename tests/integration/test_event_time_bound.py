@@ -58,7 +58,7 @@ def raw_tick(ts: int) -> bytes:
 def test_far_future_and_1970_ticks_neither_stop_alerting_nor_survive_a_restart(settings, cql, tmp_path):
     from fxtrue import checkpoints, kafka
     from fxtrue.checkpoints import committed
-    from jobs.streaming.job import ALL_QUERIES
+    from jobs.streaming.job import STORING_QUERIES
 
     env, log = _env(settings), tmp_path / "stream.log"
     base = (now_epoch_ms() - 300_000) // 60_000 * 60_000  # 5 minutes ago, on a window boundary
@@ -81,7 +81,7 @@ def test_far_future_and_1970_ticks_neither_stop_alerting_nor_survive_a_restart(s
         try:
             checkpoints.wait_caught_up(f"{settings.checkpoint_dir}/streaming",
                                        lambda: kafka.end_offsets(settings, settings.kafka.topic_ticks),
-                                       final_watermark_ms, WAIT_S, queries=ALL_QUERIES, on_poll=alive)
+                                       final_watermark_ms, WAIT_S, queries=STORING_QUERIES, on_poll=alive)
         except TimeoutError as exc:
             pytest.fail(f"{exc}:\n{Path(log).read_text()[-5000:]}")
 
@@ -94,7 +94,7 @@ def test_far_future_and_1970_ticks_neither_stop_alerting_nor_survive_a_restart(s
     def watermarks() -> dict[str, int]:
         root = Path(settings.checkpoint_dir) / "streaming"
         out = {}
-        for q in ALL_QUERIES:
+        for q in STORING_QUERIES:
             c = committed(root / q)
             if c is not None and c.stateful:
                 out[q] = c.watermark_ms

@@ -59,6 +59,11 @@ def test_lag_names_each_query_behind_and_by_how_much(tmp_path):
     write_batch(root / "detectors", 6, {0: 100, 1: 100}, 60_000)
     write_batch(root / "lake", 0, {0: 100, 1: 100}, 0)
     assert checkpoints.lag(checkpoints.committed_all(root), end, 60_000, ("raw", "detectors", "lake")) == []
+    # a query that is not asked about (the tick query commits once per real-time batch) is not judged
+    write_batch(root / "tick", 0, {0: 10, 1: 10}, 0)
+    assert checkpoints.lag(checkpoints.committed_all(root), end, 60_000, ("raw", "detectors", "lake")) == []
+    assert checkpoints.lag(checkpoints.committed_all(root), end, 60_000) == [
+        "query tick: 180 record(s) behind the end of the topic (batch 0)"]
 
 
 def test_wait_caught_up_times_out_with_what_is_behind(tmp_path):

@@ -1,0 +1,101 @@
+"""The tick query of a real `fxtrue stream` (Spark's real-time mode, Kafka in and out, Cassandra): a crossed
+quote sent live is on fx.alerts as a "tick" record, the judgement of its closed window follows under the same
+alert id, and Cassandra holds one row for the two that keeps the tick query's detection time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from isolation import module_world
+
+from fxtrue.ticks import Tick, now_epoch_ms
+
+pytestmark = [pytest.mark.e2e]
+
+FXTRUE = str(Path(sys.executable).with_name("fxtrue"))
+WAIT_S = 600  # liveness bound on a loaded machine (not a speed assertion)
+
+settings, cql = module_world("k")
+
+
+def _env(s) -> dict[str, str]:
+    return {**os.environ, "FXTRUE_STATE_DIR": str(s.state_dir), "FXTRUE_CASSANDRA_KEYSPACE": s.cassandra.keyspace,
+            "FXTRUE_KAFKA_TOPIC_TICKS": s.kafka.topic_ticks, "FXTRUE_KAFKA_TOPIC_DLQ": s.kafka.topic_dlq,
+            "FXTRUE_KAFKA_TOPIC_ALERTS": s.kafka.topic_alerts, "FXTRUE_SPARK_LAKE_PATH": s.lake_path,
+            "FXTRUE_SPARK_CHECKPOINT_DIR": s.checkpoint_dir, "FXTRUE_SPARK_TRIGGER_SECONDS": "2",
+            "FXTRUE_SPARK_LAKE_TRIGGER_SECONDS": "2", "FXTRUE_SPARK_TICK_MODE": "realtime"}
+
+
+def test_a_crossed_quote_is_one_alert_row_from_the_tick_query_to_its_closed_window(settings, cql, tmp_path):
+    from fxtrue import kafka
+    from jobs.streaming.sinks import alert_of_json
+
+    log = tmp_path / "stream.log"
+    job = subprocess.Popen([FXTRUE, "stream"], env=_env(settings), stdout=open(log, "ab"),
+                           stderr=subprocess.STDOUT, start_new_session=True)
+    producer = kafka.producer(settings, component="admin", linger_ms=0)
+    alerts = kafka.consumer(settings, settings.kafka.topic_alerts, component="admin", group_id=f"t-{time.time_ns()}")
+    records: list[dict] = []
+
+    def send(crossed: bool) -> None:
+        now = now_epoch_ms()
+        bid, ask = (1.08610, 1.08600) if crossed else (1.08600, 1.08604)
+        producer.send(settings.kafka.topic_ticks, key=b"EUR/USD", value=Tick("EUR/USD", now, bid, ask, "sim",
+                                                                              now).to_json())
+        producer.flush()
+
+    def poll() -> None:
+        if job.poll() is not None:
+            pytest.fail(f"streaming job exited ({job.returncode}):\n{log.read_text()[-5000:]}")
+        for msgs in alerts.poll(timeout_ms=500).values():
+            records.extend({**alert_of_json(m.value), "kafka_ts": m.timestamp} for m in msgs)
+
+    try:
+        # A crossed quote every second until the tick query, started at the end of fx.ticks, judges one.
+        deadline = time.monotonic() + WAIT_S
+        while not [r for r in records if r.get("path") == "tick"]:
+            assert time.monotonic() < deadline, f"no tick-query alert:\n{log.read_text()[-5000:]}"
+            send(crossed=True)
+            poll()
+        first = min((r for r in records if r.get("path") == "tick"), key=lambda r: r["detected_at"])
+        alert_id = first["alert_id"]
+        assert first["detector"] == "spread" and first["subject"] == "EUR/USD" and "crossed" in first["details"]
+        print(f"tick-query alert {alert_id}: detected {first['detected_at'] - first['last_received_at']} ms after "
+              f"its tick was stamped, on fx.alerts {first['kafka_ts'] - first['last_received_at']} ms after")
+
+        # Quiet ticks until the window is closed and judged (the watermark passes its end).
+        while not [r for r in records if r["alert_id"] == alert_id and r.get("path") == "close"]:
+            assert time.monotonic() < deadline, f"no judgement at close of {alert_id}:\n{log.read_text()[-5000:]}"
+            send(crossed=False)
+            poll()
+            time.sleep(0.5)
+    finally:
+        producer.close()
+        alerts.close()
+        if job.poll() is None:
+            os.kill(job.pid, signal.SIGTERM)
+            try:
+                job.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(job.pid, signal.SIGKILL)
+                job.wait(timeout=30)
+
+    ws = datetime.fromtimestamp(first["window_start"] / 1000, tz=timezone.utc)
+    rows = [r for r in cql.execute("SELECT detector, subject, detected_at, details FROM alerts_by_day "
+                                   "WHERE day = %s AND window_start = %s", (ws.date(), ws.replace(tzinfo=None)))
+            if r.detector == "spread" and r.subject == "EUR/USD"]
+    assert len(rows) == 1, rows
+    kept_ms = int(rows[0].detected_at.replace(tzinfo=timezone.utc).timestamp() * 1000)
+    assert kept_ms == first["detected_at"], "the row keeps the tick query's (first) detection time"
+    assert "crossed quotes" in rows[0].details
+    paths = {r["path"] for r in records if r["alert_id"] == alert_id}
+    assert {"tick", "close"} <= paths, paths
+    assert json.loads(json.dumps(first))  # the record is plain JSON (no NaN)
