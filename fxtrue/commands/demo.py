@@ -280,9 +280,8 @@ class Demo:
                     start = datetime.fromtimestamp(sc.start_ms / 1000, timezone.utc)
                     first = first_alert_for(sc, alerts)
                     if first is not None:
-                        self.say(f"injected {sc.kind} on {sc.pair} at {start:%H:%M:%S}: alerted by "
-                                 f"{first['detector']} {(first['detected_at'] - start).total_seconds():.1f} s "
-                                 "after its start")
+                        self.say(f"injected {sc.kind} on {sc.pair} at {start:%H:%M:%S}: "
+                                 + detection_delay(sc, first))
                         reported.add(i)
                     elif sc.end_ms / 1000 + MISSED_AFTER_S <= now.timestamp():
                         if not launch or start >= launch.started_at:
@@ -298,7 +297,7 @@ class Demo:
         out = []
         for day in sorted({since.date(), datetime.now(timezone.utc).date()}):
             rows = session.execute(
-                f"SELECT pair, subject, detector, window_start, window_end, detected_at "
+                f"SELECT pair, subject, detector, window_start, window_end, detected_at, threshold "
                 f"FROM {self.settings.cassandra.keyspace}.alerts_by_day WHERE day = %s LIMIT 20000", (day,))
             for r in rows:
                 if r.detected_at is None:
@@ -307,7 +306,7 @@ class Demo:
                      "window_start": r.window_start.replace(tzinfo=timezone.utc),
                      "window_end": r.window_end.replace(tzinfo=timezone.utc) if r.window_end else
                      r.window_start.replace(tzinfo=timezone.utc),
-                     "detected_at": r.detected_at.replace(tzinfo=timezone.utc)}
+                     "detected_at": r.detected_at.replace(tzinfo=timezone.utc), "threshold": r.threshold}
                 if a["detected_at"] >= since:
                     out.append(a)
         return out
@@ -343,6 +342,18 @@ def first_alert_for(sc, alerts: list[dict]) -> dict | None:
             and a["window_end"] >= start - timedelta(seconds=10) and a["window_start"] <= until
             and a["detected_at"] >= start]
     return min(hits, key=lambda a: a["detected_at"]) if hits else None
+
+
+def detection_delay(sc, alert: dict) -> str:
+    """How long after injected manipulation `sc` began `alert` detected it; for a stall, also how long after
+    the learnt silence threshold was crossed (a stall cannot be called before its threshold). Pure."""
+    start = datetime.fromtimestamp(sc.start_ms / 1000, timezone.utc)
+    delay = (alert["detected_at"] - start).total_seconds()
+    text = f"alerted by {alert['detector']} {delay:.1f} s after its start"
+    if alert["detector"] == "stale_feed" and alert.get("threshold") is not None:
+        text += (f" ({delay - alert['threshold']:.1f} s after its learnt threshold of {alert['threshold']:.1f} s "
+                 "of silence)")
+    return text
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:

@@ -37,3 +37,13 @@ def test_the_first_detection_on_the_pair_or_a_cross_rate_naming_it_wins():
     too_late = alert("price_jump", "EUR/JPY", 60, 70, 61.0)  # window after the injection's end + 20 s
     assert first_alert_for(injection(), [other_pair, jump, too_late, cross]) is cross
     assert first_alert_for(injection(), [other_pair, too_late]) is None
+
+
+def test_the_delay_of_a_stall_is_also_given_from_its_learnt_threshold():
+    from fxtrue.commands.demo import detection_delay
+
+    stall = dict(alert("stale_feed", "EUR/JPY", 0, 10, 92.4), threshold=91.0)
+    assert detection_delay(injection(), stall) == ("alerted by stale_feed 92.4 s after its start (1.4 s after its "
+                                                   "learnt threshold of 91.0 s of silence)")
+    spike = dict(alert("price_jump", "EUR/JPY", 0, 10, 2.5), threshold=12.0)
+    assert detection_delay(injection(), spike) == "alerted by price_jump 2.5 s after its start"
