@@ -50,10 +50,12 @@ def _num(v) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+ISO_MS = "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"  # alert times as text (Spark pattern; the session time zone is UTC)
+
+
 def alert_id(detector, subject, window_start):
     """Deterministic alert key: 'detector|subject|window_start ISO-8601 UTC ms'."""
-    return F.concat_ws("|", detector, subject,
-                       F.date_format(window_start, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'"))
+    return F.concat_ws("|", detector, subject, F.date_format(window_start, ISO_MS))
 
 
 def judge(stats: DataFrame, thresholds_df: DataFrame, version: str | None, cfg: "DetectorSettings",
@@ -116,7 +118,8 @@ def judge(stats: DataFrame, thresholds_df: DataFrame, version: str | None, cfg: 
         score.cast("double").alias("score"),
         F.when(critical, F.lit("critical")).otherwise(F.lit("warning")).alias("severity"),
         F.lit(version if version else WARMUP).alias("thresholds_version"),
-        (F.current_timestamp() if detected_at is None else detected_at).alias("detected_at"), details.alias("details"), "last_received_at", "tick_count")
+        (F.current_timestamp() if detected_at is None else detected_at).alias("detected_at"),
+        details.alias("details"), "last_received_at", "tick_count")
 
 
 def alert_id_of(detector: str, subject: str, window_start_ms: int) -> str:

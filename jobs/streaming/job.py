@@ -91,9 +91,9 @@ class StreamingJob:
         self._tick_version: str | None = None  # the thresholds version the running tick query judges by
         self._relay: threading.Thread | None = None
         self._stale_written: dict[str, int] = {}
-        # alert_id -> (window_start ms, when the alert was first raised: by the fast path or by processing-time
-        # stale_feed): the row keeps that detected_at through refreshes and when the closed window's judgement
-        # upserts the same key (in this process: a restarted job starts afresh).
+        # alert_id -> (window_start ms, when the alert was first raised: by the tick query, the fast path or
+        # processing-time stale_feed): the row keeps that detected_at through refreshes and when the closed
+        # window's judgement upserts the same key (in this process: a restarted job starts afresh).
         self._first_detected: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
@@ -488,8 +488,8 @@ class StreamingJob:
         with self._tick_lock:  # no restart of the tick query from here on
             pass
         for name, q in self.queries.items():
-            # (a real-time batch of the tick query lasts tick_batch_seconds: it is stopped at once and
-            # resumes from its last commit, re-sending alerts that are upserts)
+            # (a real-time batch of the tick query lasts tick_batch_seconds: it is stopped at once; its
+            # alerts are early copies of what the windows judge)
             while (name != TICK and q.isActive and q.status.get("isTriggerActive")
                    and time.monotonic() < deadline):
                 time.sleep(0.2)

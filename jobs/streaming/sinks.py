@@ -227,11 +227,12 @@ def alert_kafka_records(alerts, path: str):
     from pyspark.sql import functions as F
 
     from fxtrue.detectors import ALERT_COLUMNS
+    from fxtrue.detectors.judge import ISO_MS
 
     def field(c: str):
         col = F.col(c)
         if c in ALERT_TIMES:
-            return F.date_format(col, "yyyy-MM-dd'T'HH:mm:ss.SSS'Z'").alias(c)
+            return F.date_format(col, ISO_MS).alias(c)
         if dict(alerts.dtypes)[c] == "double":  # NaN/inf -> null, as _clean
             return F.when(F.isnan(col) | (F.abs(col) == F.lit(float("inf"))), F.lit(None)).otherwise(col).alias(c)
         return col
