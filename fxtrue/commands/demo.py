@@ -334,13 +334,14 @@ def _interrupt(signum, frame) -> None:
 def first_alert_for(sc, alerts: list[dict]) -> dict | None:
     """The first alert that can be the detection of injected manipulation `sc` (pair, start_ms, end_ms): on its
     pair (or a cross rate naming it), with a window near the injection, and detected after it began (an earlier
-    alert on the pair, e.g. a stale feed still open, is not its detection). Pure."""
+    alert on the pair, e.g. a stale feed still open, is not its detection; nor is a stale_feed row whose silence
+    began long before, such as the gap since the demo's previous run). Pure."""
     start = datetime.fromtimestamp(sc.start_ms / 1000, timezone.utc)
     until = datetime.fromtimestamp(sc.end_ms / 1000 + 20, timezone.utc)
     hits = [a for a in alerts
             if (sc.pair in (a["pair"], a["subject"]) or sc.pair in a["subject"])
             and a["window_end"] >= start - timedelta(seconds=10) and a["window_start"] <= until
-            and a["detected_at"] >= start]
+            and a["window_start"] >= start - timedelta(seconds=20) and a["detected_at"] >= start]
     return min(hits, key=lambda a: a["detected_at"]) if hits else None
 
 

@@ -47,3 +47,10 @@ def test_the_delay_of_a_stall_is_also_given_from_its_learnt_threshold():
                                                    "learnt threshold of 91.0 s of silence)")
     spike = dict(alert("price_jump", "EUR/JPY", 0, 10, 2.5), threshold=12.0)
     assert detection_delay(injection(), spike) == "alerted by price_jump 2.5 s after its start"
+
+
+def test_a_silence_that_began_before_the_injection_is_not_its_detection():
+    since_last_run = alert("stale_feed", "EUR/JPY", -10_800, 10, 15)  # the gap since a previous run, 3 h long
+    stall = alert("stale_feed", "EUR/JPY", 0, 10, 62)
+    assert first_alert_for(injection(), [since_last_run]) is None
+    assert first_alert_for(injection(), [since_last_run, stall]) is stall
