@@ -5,6 +5,7 @@ entry and the keyspace dropped on exit (Cassandra drops the grants with it)."""
 from __future__ import annotations
 
 import contextlib
+import os
 import uuid
 from typing import Iterator
 
@@ -22,6 +23,32 @@ def isolated_settings(base: Settings, prefix: str = "t") -> Settings:
         spark={"lake_path": str(root / "lake"), "checkpoint_dir": str(root / "checkpoints")},
         dq={"docs_dir": str(root / "dq-docs")},
     )
+
+
+def stream_env(s: Settings, **extra: str) -> dict[str, str]:
+    """The environment of an `fxtrue stream` child that works in world `s` (2 s triggers: tests wait on
+    results, not on cadence); `extra`: more FXTRUE_* variables."""
+    return {**os.environ, "FXTRUE_STATE_DIR": str(s.state_dir), "FXTRUE_CASSANDRA_KEYSPACE": s.cassandra.keyspace,
+            "FXTRUE_KAFKA_TOPIC_TICKS": s.kafka.topic_ticks, "FXTRUE_KAFKA_TOPIC_DLQ": s.kafka.topic_dlq,
+            "FXTRUE_KAFKA_TOPIC_ALERTS": s.kafka.topic_alerts, "FXTRUE_SPARK_LAKE_PATH": s.lake_path,
+            "FXTRUE_SPARK_CHECKPOINT_DIR": s.checkpoint_dir, "FXTRUE_SPARK_TRIGGER_SECONDS": "2",
+            "FXTRUE_SPARK_LAKE_TRIGGER_SECONDS": "2", **extra}
+
+
+def stop_stream(job, timeout_s: float = 120.0) -> None:
+    """Stop an `fxtrue stream` child as a supervisor does: SIGTERM to the driver (it stops its queries, then
+    its JVM); SIGKILL to its process group if it has not exited in `timeout_s`."""
+    import signal
+    import subprocess
+
+    if job.poll() is not None:
+        return
+    os.kill(job.pid, signal.SIGTERM)
+    try:
+        job.wait(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(job.pid, signal.SIGKILL)
+        job.wait(timeout=30)
 
 
 @contextlib.contextmanager

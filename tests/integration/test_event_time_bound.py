@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from isolation import module_world
+from isolation import module_world, stop_stream, stream_env
 
 from fxtrue.ticks import Tick, now_epoch_ms
 
@@ -31,14 +31,6 @@ WAIT_S = 600  # liveness bound on a loaded machine (not a speed assertion)
 
 
 settings, cql = module_world("w")
-
-
-def _env(s) -> dict[str, str]:
-    return {**os.environ, "FXTRUE_STATE_DIR": str(s.state_dir), "FXTRUE_CASSANDRA_KEYSPACE": s.cassandra.keyspace,
-            "FXTRUE_KAFKA_TOPIC_TICKS": s.kafka.topic_ticks, "FXTRUE_KAFKA_TOPIC_DLQ": s.kafka.topic_dlq,
-            "FXTRUE_KAFKA_TOPIC_ALERTS": s.kafka.topic_alerts, "FXTRUE_SPARK_LAKE_PATH": s.lake_path,
-            "FXTRUE_SPARK_CHECKPOINT_DIR": s.checkpoint_dir, "FXTRUE_SPARK_TRIGGER_SECONDS": "2",
-            "FXTRUE_SPARK_LAKE_TRIGGER_SECONDS": "2", "FXTRUE_SPARK_SHUFFLE_PARTITIONS": "2"}
 
 
 def window_ticks(start_ms: int, crossed_at_s: int) -> list[bytes]:
@@ -60,7 +52,7 @@ def test_far_future_and_1970_ticks_neither_stop_alerting_nor_survive_a_restart(s
     from fxtrue.checkpoints import committed
     from jobs.streaming.job import STORING_QUERIES
 
-    env, log = _env(settings), tmp_path / "stream.log"
+    env, log = stream_env(settings, FXTRUE_SPARK_SHUFFLE_PARTITIONS="2"), tmp_path / "stream.log"
     base = (now_epoch_ms() - 300_000) // 60_000 * 60_000  # 5 minutes ago, on a window boundary
     day = datetime.fromtimestamp(base / 1000, tz=timezone.utc).date()
     producer = kafka.producer(settings, component="admin")  # a raw client: it bypasses the producer's validation
@@ -121,13 +113,7 @@ def test_far_future_and_1970_ticks_neither_stop_alerting_nor_survive_a_restart(s
         assert all(w < base + 90_000 for w in watermarks().values()), watermarks()
     finally:
         producer.close()
-        if job.poll() is None:
-            os.kill(job.pid, signal.SIGTERM)
-            try:
-                job.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                os.killpg(job.pid, signal.SIGKILL)
-                job.wait(timeout=30)
+        stop_stream(job)
 
     consumer = kafka.consumer(settings, settings.kafka.topic_dlq, component="admin", consumer_timeout_ms=10_000,
                               group_id=f"dlq-{time.time_ns()}")

@@ -5,8 +5,6 @@ alert id, and Cassandra holds one row for the two that keeps the tick query's de
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -14,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-from isolation import module_world
+from isolation import module_world, stop_stream, stream_env
 
 from fxtrue.ticks import Tick, now_epoch_ms
 
@@ -26,21 +24,13 @@ WAIT_S = 600  # liveness bound on a loaded machine (not a speed assertion)
 settings, cql = module_world("k")
 
 
-def _env(s) -> dict[str, str]:
-    return {**os.environ, "FXTRUE_STATE_DIR": str(s.state_dir), "FXTRUE_CASSANDRA_KEYSPACE": s.cassandra.keyspace,
-            "FXTRUE_KAFKA_TOPIC_TICKS": s.kafka.topic_ticks, "FXTRUE_KAFKA_TOPIC_DLQ": s.kafka.topic_dlq,
-            "FXTRUE_KAFKA_TOPIC_ALERTS": s.kafka.topic_alerts, "FXTRUE_SPARK_LAKE_PATH": s.lake_path,
-            "FXTRUE_SPARK_CHECKPOINT_DIR": s.checkpoint_dir, "FXTRUE_SPARK_TRIGGER_SECONDS": "2",
-            "FXTRUE_SPARK_LAKE_TRIGGER_SECONDS": "2", "FXTRUE_SPARK_TICK_MODE": "realtime"}
-
-
 def test_a_crossed_quote_is_one_alert_row_from_the_tick_query_to_its_closed_window(settings, cql, tmp_path):
     from fxtrue import kafka
     from jobs.streaming.sinks import alert_of_json
 
     log = tmp_path / "stream.log"
-    job = subprocess.Popen([FXTRUE, "stream"], env=_env(settings), stdout=open(log, "ab"),
-                           stderr=subprocess.STDOUT, start_new_session=True)
+    job = subprocess.Popen([FXTRUE, "stream"], env=stream_env(settings, FXTRUE_SPARK_TICK_MODE="realtime"),
+                           stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
     producer = kafka.producer(settings, component="admin", linger_ms=0)
     alerts = kafka.consumer(settings, settings.kafka.topic_alerts, component="admin", group_id=f"t-{time.time_ns()}")
     records: list[dict] = []
@@ -80,13 +70,7 @@ def test_a_crossed_quote_is_one_alert_row_from_the_tick_query_to_its_closed_wind
     finally:
         producer.close()
         alerts.close()
-        if job.poll() is None:
-            os.kill(job.pid, signal.SIGTERM)
-            try:
-                job.wait(timeout=120)
-            except subprocess.TimeoutExpired:
-                os.killpg(job.pid, signal.SIGKILL)
-                job.wait(timeout=30)
+        stop_stream(job)
 
     ws = datetime.fromtimestamp(first["window_start"] / 1000, tz=timezone.utc)
     rows = [r for r in cql.execute("SELECT detector, subject, detected_at, details FROM alerts_by_day "
