@@ -18,10 +18,9 @@ TITLE = "sustained ticks/s through the full streaming job vs a count-only Spark 
 EVENT_RATE = 10_000  # event-time density of the synthetic backlog (ticks per event-time second)
 
 
-def make_job(spark, settings, session, checkpoint_root: str, queries: tuple[str, ...] | None = None):
+def make_job(spark, settings, session, checkpoint_root: str):
     """The streaming job wired like jobs.streaming.job.build (real Kafka source and sinks), minus the
-    heartbeat listener (a benchmark must not leave listeners writing into a dropped keyspace); `queries`:
-    all by default."""
+    heartbeat listener (a benchmark must not leave listeners writing into a dropped keyspace)."""
     StreamingJob = require("jobs.streaming.job", "StreamingJob", "the streaming job (issue 5)")
     from fxtrue import thresholds
     from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink
@@ -37,7 +36,7 @@ def make_job(spark, settings, session, checkpoint_root: str, queries: tuple[str,
                         tick_source=lambda: kafka_ticks(spark, settings, "latest", real_time=realtime),
                         cassandra_sink=CassandraSink(session, settings),
                         alert_sink=AlertSinks(CassandraSink(session, settings), KafkaAlertSink(settings)),
-                        checkpoint_root=checkpoint_root, **({"queries": queries} if queries else {}))
+                        checkpoint_root=checkpoint_root)
 
 
 def level_settings(base, tag: str):
@@ -75,11 +74,8 @@ def try_level(ctx: BenchContext, base, session, rate: int, period_s: float, warm
                          "fast_trigger_seconds": trigger_s, "lake_trigger_seconds": trigger_s})
     # The tick query starts at the end of fx.ticks (it judges live ticks only), so a backlog gives it nothing
     # to do: the level is about the queries that store ticks, trends and alerts.
-    from jobs.streaming.job import STORING_QUERIES
-
     s = s.replace(spark={"tick_mode": "off"})
-    job = make_job(spark, s, session, str(ctx.workdir / f"ckpt-r{rate}-{uuid.uuid4().hex[:4]}"),
-                   queries=STORING_QUERIES)
+    job = make_job(spark, s, session, str(ctx.workdir / f"ckpt-r{rate}-{uuid.uuid4().hex[:4]}"))
     job.start()
     try:
         # Warm-up: every query must have finished its first batch (state stores, first Cassandra writes).

@@ -143,15 +143,17 @@ class CassandraSink:
                  updated_ms) for r in rows]
         return self._run(self.trends, args, "trends") if args else 0
 
+    @staticmethod
+    def _alert_args(a: dict) -> tuple[tuple, tuple]:
+        """One alert -> its alerts_by_pair_day and alerts_by_day INSERT arguments."""
+        vals = tuple(_clean(a[c]) for c in ALERT_TABLE_COLUMNS)
+        day = day_of(a["window_start"])
+        return (a["pair"], day, *vals), (day, a["pair"], *vals)
+
     def write_alerts(self, alerts: Sequence[dict]) -> int:
         if not alerts:
             return 0
-        by_pair, by_day = [], []
-        for a in alerts:
-            vals = tuple(_clean(a[c]) for c in ALERT_TABLE_COLUMNS)
-            day = day_of(a["window_start"])
-            by_pair.append((a["pair"], day, *vals))
-            by_day.append((day, a["pair"], *vals))
+        by_pair, by_day = zip(*(self._alert_args(a) for a in alerts))
         self._run(self.alerts_pair, by_pair, "alerts_by_pair_day")
         self._run(self.alerts_day, by_day, "alerts_by_day")
         return len(alerts)
@@ -168,9 +170,8 @@ class CassandraSink:
         pair_new, day_new = self._alerts_new
         requests = []
         for a in alerts:
-            vals = tuple(_clean(a[c]) for c in ALERT_TABLE_COLUMNS)
-            day = day_of(a["window_start"])
-            requests += [(pair_new, (a["pair"], day, *vals)), (day_new, (day, a["pair"], *vals))]
+            by_pair, by_day = self._alert_args(a)
+            requests += [(pair_new, by_pair), (day_new, by_day)]
         self._execute(requests, "alerts (if new)")
         return len(alerts)
 
