@@ -148,7 +148,9 @@ def skew_reason(delta_ms: Column, limit_ms: int) -> Column:
 
 
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "allowNonNumericNumbers": "true"}
-_DOUBLE_SCHEMA = StructType([StructField(f, DoubleType()) for f in FIELDS])
+# The fields whose rules read a number: parsing pair/source as doubles too cost a third of the parse.
+NUMERIC_FIELDS = tuple(f for f in FIELDS if f not in ("pair", "source"))
+_DOUBLE_SCHEMA = StructType([StructField(f, DoubleType()) for f in NUMERIC_FIELDS])
 # A JSON scalar at the start of the message (Python's decoder reads it, then the message is not an object).
 _SCALAR = r'^\s*(null|true|false|NaN|-?Infinity|-?[0-9]|"([^"\\]|\\.)*")'
 
@@ -156,22 +158,27 @@ _SCALAR = r'^\s*(null|true|false|NaN|-?Infinity|-?[0-9]|"([^"\\]|\\.)*")'
 def json_reason(raw: Column, keys: Column, text: dict[str, Column], dbl: dict[str, Column]) -> Column:
     """fxtrue.ticks.json_reason for Spark: JSON object, no duplicate keys, schema version, no field outside the
     schema, required fields present. `keys`: the top-level keys (NULL: not an object; duplicates kept);
-    `text`/`dbl`: each field's raw token text / its value parsed as a double."""
+    `text`/`dbl`: each field's raw token text / its value parsed as a double (numeric fields)."""
     dups = F.filter(F.array_distinct(keys), lambda k: F.size(F.filter(keys, lambda x: x == k)) > 1)
     extra = F.array_except(keys, F.array(*[F.lit(f) for f in FIELDS]))
+    # When the message has exactly as many keys as schema fields with a non-null value, its keys are those
+    # fields once each: no duplicate, nothing outside the schema. Only other messages (a null value, an extra
+    # or a repeated key) pay for the array functions; Spark's AND does not evaluate its right side when the
+    # left one is false.
+    known = sum((text[f].isNotNull().cast("int") for f in FIELDS), F.lit(0))
+    irregular = F.size(keys) != known
     v = json_field(text["v"], dbl["v"])
     array = F.from_json(raw, ArrayType(StringType()), _JSON_OPTIONS)
     out = (F.when(keys.isNull() & (array.isNotNull() | raw.rlike(_SCALAR)),
                   F.lit("not a JSON object"))
             .when(keys.isNull(), F.lit("not JSON"))
-            # the size test first: the higher-order `dups` is evaluated only for a message that has duplicates
-            .when(F.size(F.array_distinct(keys)) < F.size(keys),
+            .when(irregular & (F.size(F.array_distinct(keys)) < F.size(keys)),
                   F.concat(F.lit("duplicate field "), echo(F.array_min(dups))))
             .when(~v.present, F.lit("missing field v"))
             .when(~v.is_int, F.lit("schema version is not an integer"))
             .when(text["v"] != F.lit(str(SCHEMA_VERSION)),
                   F.concat(F.lit("unsupported schema version "), F.substring(text["v"], 1, ECHO_CHARS)))
-            .when(F.size(extra) > 0, F.concat(F.lit("unexpected field "), echo(F.array_min(extra)))))
+            .when(irregular & (F.size(extra) > 0), F.concat(F.lit("unexpected field "), echo(F.array_min(extra)))))
     for name in REQUIRED_FIELDS:
         out = out.when(text[name].isNull(), F.lit(f"missing field {name}"))
     return out
@@ -184,25 +191,34 @@ def parse_kafka_ticks(df: DataFrame, max_skew_ms: int | None = None) -> DataFram
     the event-time bound: a tick stamped more than `max_skew_ms` (default: settings kafka.max_event_skew_s)
     after its arrival at the broker is rejected, since it would move the watermark ahead for good (a tick far
     behind is bounded by the table's year-2000 floor). Split with `valid_ticks` / `rejected_ticks`.
+
+    This runs on every tick of every query of the streaming job, so it is built for speed: two JSON parses
+    (each top-level value as its token text, a map that keeps duplicate keys; the numeric fields as doubles),
+    each field looked up once into a column of its own (the rules read those columns many times), the array
+    functions only for messages whose keys are not the schema's fields once each.
     """
     limit_ms = int((KafkaSettings().max_event_skew_s if max_skew_ms is None else max_skew_ms / 1000) * 1000)
     raw = F.col("value").cast("string")
-    # Two parses: every top-level value as its token text (a map keeps duplicate keys), and as a double.
     parsed = df.select(raw.alias("raw"), F.col("timestamp").alias("kafka_ts"),
                        F.from_json(raw, MapType(StringType(), StringType()), _JSON_OPTIONS).alias("_m"),
                        F.from_json(raw, _DOUBLE_SCHEMA, _JSON_OPTIONS).alias("_d"))
-    text = {f: F.try_element_at(F.col("_m"), F.lit(f)) for f in FIELDS}
-    dbl = {f: F.col("_d")[f] for f in FIELDS}
-    out = parsed.select(  # the typed columns (exact for valid ticks: integers within 2^53)
-        "raw", "kafka_ts", "_m", "_d", dbl["v"].try_cast("long").alias("v"), text["pair"].alias("pair"),
+    fields = parsed.select(
+        "raw", "kafka_ts", F.map_keys("_m").alias("_keys"),
+        *[F.try_element_at(F.col("_m"), F.lit(f)).alias(f"_t_{f}") for f in FIELDS],
+        *[F.col("_d")[f].alias(f"_n_{f}") for f in NUMERIC_FIELDS])
+    text = {f: F.col(f"_t_{f}") for f in FIELDS}
+    dbl = {f: F.col(f"_n_{f}") for f in NUMERIC_FIELDS}
+    out = fields.select(  # the typed columns (exact for valid ticks: integers within 2^53)
+        "*", dbl["v"].try_cast("long").alias("v"), text["pair"].alias("pair"),
         dbl["ts"].try_cast("long").alias("ts_ms"), *[dbl[f].alias(f) for f in PRICE_FIELDS],
         text["source"].alias("source"), dbl["received_at"].try_cast("long").alias("received_at"))
-    fields = {f: json_field(text[f], dbl[f]) for f in FIELDS if f != "v"}
+    checked = {f: json_field(text[f], dbl[f]) for f in NUMERIC_FIELDS if f != "v"}
     ahead_ms = F.col("ts_ms") - F.unix_millis("kafka_ts")
-    reason = F.coalesce(json_reason(F.col("raw"), F.map_keys(F.col("_m")), text, dbl),
-                        tick_reason(fields, text["pair"], text["source"]),
+    reason = F.coalesce(json_reason(F.col("raw"), F.col("_keys"), text, dbl),
+                        tick_reason(checked, text["pair"], text["source"]),
                         F.when(ahead_ms > F.lit(limit_ms), skew_reason(ahead_ms, limit_ms)))
-    return out.withColumn("invalid_reason", reason).drop("_m", "_d")
+    return (out.withColumn("invalid_reason", reason)
+               .drop("_keys", *[f"_t_{f}" for f in FIELDS], *[f"_n_{f}" for f in NUMERIC_FIELDS]))
 
 
 def valid_ticks(parsed: DataFrame, *keep: str) -> DataFrame:

@@ -61,6 +61,12 @@ EDGE = {  # shapes outside the corpus where two JSON parsers could disagree
     "duplicate high": V[:-1] + ',"high":1.09,"high":1.07}',
     "received_at negative": V.replace("1764000000001", "-1"),
     "received_at float": V.replace("1764000000001", "1764000000001.5"),
+    # the parser pays for its key checks only when the key count differs from the non-null schema fields
+    "duplicate v, received_at missing": V.replace(',"received_at":1764000000001', "").replace('"v":1', '"v":1,"v":1'),
+    "null high and an extra field": V[:-1] + ',"high":null,"zz":1}',
+    "duplicate key whose first value is null": V[:-1] + ',"high":null,"high":1.09}',
+    "duplicate source, pair missing": V.replace('"pair":"EUR/USD",', "").replace('"source":"sim"', '"source":"sim","source":"x"'),
+    "pair null": V.replace('"EUR/USD"', "null"),
 }
 
 
