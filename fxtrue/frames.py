@@ -148,8 +148,9 @@ def skew_reason(delta_ms: Column, limit_ms: int) -> Column:
 
 
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "allowNonNumericNumbers": "true"}
-# The fields whose rules read a number: parsing pair/source as doubles too cost a third of the parse.
-NUMERIC_FIELDS = tuple(f for f in FIELDS if f not in ("pair", "source"))
+# The fields read as numbers: the schema version and those with number rules in the table (parsing pair and
+# source as doubles too cost a third of the parse).
+NUMERIC_FIELDS = ("v", *FIELD_RULES)
 _DOUBLE_SCHEMA = StructType([StructField(f, DoubleType()) for f in NUMERIC_FIELDS])
 # A JSON scalar at the start of the message (Python's decoder reads it, then the message is not an object).
 _SCALAR = r'^\s*(null|true|false|NaN|-?Infinity|-?[0-9]|"([^"\\]|\\.)*")'
@@ -212,7 +213,7 @@ def parse_kafka_ticks(df: DataFrame, max_skew_ms: int | None = None) -> DataFram
         "*", dbl["v"].try_cast("long").alias("v"), text["pair"].alias("pair"),
         dbl["ts"].try_cast("long").alias("ts_ms"), *[dbl[f].alias(f) for f in PRICE_FIELDS],
         text["source"].alias("source"), dbl["received_at"].try_cast("long").alias("received_at"))
-    checked = {f: json_field(text[f], dbl[f]) for f in NUMERIC_FIELDS if f != "v"}
+    checked = {f: json_field(text[f], dbl[f]) for f in FIELD_RULES}
     ahead_ms = F.col("ts_ms") - F.unix_millis("kafka_ts")
     reason = F.coalesce(json_reason(F.col("raw"), F.col("_keys"), text, dbl),
                         tick_reason(checked, text["pair"], text["source"]),
