@@ -277,6 +277,14 @@ def read_history(spark, paths: Iterable[str | Path], source: str = "replay", tmp
 
     rejects_df has columns file, raw, reason. Crossed quotes are valid ticks. Blank lines are ignored.
     """
+    parsed = parse_history(spark, paths, source, tmp_dir)
+    return parsed_ticks(parsed), parsed_rejects(parsed)
+
+
+def parse_history(spark, paths: Iterable[str | Path], source: str = "replay", tmp_dir: str | None = None):
+    """History files -> one row per non-blank line: file, raw, reason (null for a valid tick), the tick's
+    columns (pair, ts, bid, ask, source) and the lake partition it belongs to (symbol, date). Lazy: every
+    consumer (parsed_ticks, parsed_rejects, parse_metrics, partition_candidates) reads the same parse."""
     from pyspark.sql import functions as F
 
     from fxtrue import frames
@@ -284,16 +292,18 @@ def read_history(spark, paths: Iterable[str | Path], source: str = "replay", tmp
     inputs = spark_input_paths(paths, tmp_dir)
     text = (spark.read.text(inputs)
             .where(F.trim("value") != "")
-            .select(F.regexp_replace("value", "\r$", "").alias("raw"), F.input_file_name().alias("file")))
-    parts = F.split(F.regexp_replace("raw", "^\ufeff", ""), ",")  # a UTF-8 BOM opens many exports
+            .select(F.rtrim("value", F.lit("\r")).alias("raw"), F.input_file_name().alias("file")))
+    raw = F.col("raw")  # a UTF-8 BOM opens many exports (plain string tests: a regex per line costs)
+    parts = F.split(F.when(raw.startswith(BOM), raw.substr(F.lit(2), F.length(raw))).otherwise(raw), ",")
     num = r"^\s*[0-9]+(\.[0-9]*)?\s*$"
     parsed = text.select(
         "file", "raw", F.size(parts).alias("n_fields"),
         F.trim(F.try_element_at(parts, F.lit(1))).alias("pair"),
-        F.try_to_timestamp(F.trim(F.try_element_at(parts, F.lit(2))), F.lit(SPARK_TIME_FORMAT)).alias("ts"),
+        F.trim(F.try_element_at(parts, F.lit(2))).alias("ts_text"),
         F.try_element_at(parts, F.lit(3)).alias("bid_s"),
         F.try_element_at(parts, F.lit(4)).alias("ask_s"),
     ).withColumns({
+        "ts": F.try_to_timestamp("ts_text", F.lit(SPARK_TIME_FORMAT)),
         "bid": F.when(F.col("bid_s").rlike(num), F.trim("bid_s").try_cast("double")),
         "ask": F.when(F.col("ask_s").rlike(num), F.trim("ask_s").try_cast("double")),
         "ts_ms": frames.ts_to_epoch_ms(F.col("ts")),
@@ -309,15 +319,53 @@ def read_history(spark, paths: Iterable[str | Path], source: str = "replay", tmp
                .when(too_long["ask"], F.lit(f"ask has more than {MAX_PRICE_CHARS} characters"))
                .when(F.col("ask").isNull(), F.lit("ask is not a number"))
                .otherwise(frames.invalid_reason()))
-    parsed = parsed.withColumn("reason", reason)
+    return parsed.withColumn("reason", reason).transform(frames.with_lake_partitions)
+
+
+def parsed_ticks(parsed):
+    """The valid ticks of parse_history's rows, in frames.TICK_SCHEMA."""
+    from pyspark.sql import functions as F
+
+    from fxtrue import frames
+
     ticks = (parsed.where(F.col("reason").isNull())
              .select(F.col("pair"), F.col("ts"), F.col("bid"), F.col("ask"),
                      F.lit(None).cast("double").alias("high"), F.lit(None).cast("double").alias("low"),
                      F.lit(None).cast("double").alias("open"), F.col("source"),
                      F.lit(None).cast("timestamp").alias("received_at")))
-    ticks = _conform(ticks, frames.TICK_SCHEMA)
-    rejects = parsed.where(F.col("reason").isNotNull()).select("file", "raw", "reason")
-    return ticks, rejects
+    return _conform(ticks, frames.TICK_SCHEMA)
+
+
+def parsed_rejects(parsed):
+    """The rejected rows of parse_history's rows: file, raw, reason."""
+    from pyspark.sql import functions as F
+
+    return parsed.where(F.col("reason").isNotNull()).select("file", "raw", "reason")
+
+
+def parse_metrics():
+    """Aggregates for DataFrame.observe on parse_history's rows, so a job that writes the ticks also counts
+    them (no second pass): ticks, bad_rows, and the (symbol, date) partitions that received ticks as
+    'SYMBOL/yyyy-MM-dd' strings."""
+    from pyspark.sql import functions as F
+
+    valid = F.col("reason").isNull()
+    return (F.count_if(valid).alias("ticks"), F.count_if(~valid).alias("bad_rows"),
+            F.collect_set(F.when(valid, F.concat_ws("/", "symbol", "date"))).alias("partitions"))
+
+
+def partition_candidates(parsed) -> list[tuple[str, str]]:
+    """Every (symbol, date) lake partition a line of the input could land in, valid or not: a superset of the
+    partitions its valid ticks touch, found without parsing prices or times (the date is the first eight
+    characters of the time field, as a valid time has it)."""
+    from pyspark.sql import functions as F
+
+    day = F.col("ts_text")
+    rows = (parsed.where(F.length(day) >= 8)
+            .select(F.regexp_replace("pair", "/", "").alias("symbol"),
+                    F.concat_ws("-", day.substr(1, 4), day.substr(5, 2), day.substr(7, 2)).alias("date"))
+            .distinct().collect())
+    return [(r["symbol"], r["date"]) for r in rows if r["symbol"]]
 
 
 def _conform(df, schema):

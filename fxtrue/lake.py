@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import Sequence
 
 from fxtrue.settings import Settings
 
@@ -113,6 +114,11 @@ def _exists(spark, path: str) -> bool:
     return fs.exists(hpath)
 
 
+def has_history(spark, settings: Settings) -> bool:
+    """True when <lake>/history holds data (a backfill must merge with it)."""
+    return _exists(spark, history_path(settings))
+
+
 def _read_root(spark, path: str):
     if not _exists(spark, path):
         return None
@@ -164,11 +170,14 @@ def read_lake(spark, settings: Settings, date_from: date | str | None = None, da
     return dedupe_ticks(df.select(*[f.name for f in TICK_SCHEMA.fields]))
 
 
-def write_history(df, settings: Settings) -> int:
-    """Write ticks (TICK_SCHEMA) into <lake>/history, idempotently; returns the number of partitions written.
+def write_history(df, settings: Settings, touched: Sequence[tuple[str, str]] | None = None) -> None:
+    """Write ticks (TICK_SCHEMA) into <lake>/history, idempotently.
 
     Only the (symbol, date) partitions present in df are replaced, each with the union of its existing rows
-    and the new ones, de-duplicated on (pair, ts).
+    and the new ones, de-duplicated on (pair, ts). `touched`: a superset of those partitions when the caller
+    knows one (history.partition_candidates), saving a pass over df; a listed partition df has no row for is
+    rewritten with its own rows. One shuffle: rows are clustered by pair, which also clusters every (pair, ts)
+    duplicate, and the lake partition columns are derived after it.
     """
     from pyspark.sql import functions as F
 
@@ -176,23 +185,24 @@ def write_history(df, settings: Settings) -> int:
 
     spark = df.sparkSession
     cols = [f.name for f in TICK_SCHEMA.fields]
-    new = df.select(*cols).transform(with_lake_partitions)
-    touched = [(r["symbol"], r["date"]) for r in new.select("symbol", "date").distinct().collect()]
-    if not touched:
-        return 0
+    merged = df.select(*cols)
     target = history_path(settings)
     existing = _read_root(spark, target)
-    merged = new
     if existing is not None:
-        keys = spark.createDataFrame(touched, "symbol string, date string")
-        old = existing.join(F.broadcast(keys), ["symbol", "date"], "left_semi").select(*cols, "symbol", "date")
-        # Materialise before overwriting the partitions being read.
-        merged = new.unionByName(old).localCheckpoint(eager=True)
-    merged = (dedupe_ticks(merged)
-              .repartition("symbol", "date")
-              .sortWithinPartitions("symbol", "date", "ts"))
-    (merged.write.mode("overwrite")
-           .option("partitionOverwriteMode", "dynamic")
-           .partitionBy("symbol", "date")
-           .parquet(target))
-    return len(touched)
+        if touched is None:
+            touched = [(r["symbol"], r["date"]) for r in
+                       merged.transform(with_lake_partitions).select("symbol", "date").distinct().collect()]
+        if touched:
+            # A predicate on the partition columns only: the other partitions are never opened. Materialised
+            # before the write overwrites the partitions it reads.
+            keys = sorted({f"{sym}/{day}" for sym, day in touched})
+            old = (existing.where(F.concat_ws("/", "symbol", "date").isin(keys)).select(*cols)
+                   .localCheckpoint(eager=True))
+            merged = merged.unionByName(old)
+    (dedupe_ticks(merged.repartition("pair"))
+        .transform(with_lake_partitions)
+        .sortWithinPartitions("symbol", "date", "ts")
+        .write.mode("overwrite")
+        .option("partitionOverwriteMode", "dynamic")
+        .partitionBy("symbol", "date")
+        .parquet(target))

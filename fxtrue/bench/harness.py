@@ -27,6 +27,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("stream", "fxtrue.bench.stream"),
     ("latency", "fxtrue.bench.latency"),
     ("lateness", "fxtrue.bench.lateness"),
+    ("backfill", "fxtrue.bench.backfill"),
     ("batch", "fxtrue.bench.batch"),
     ("dashboard", "fxtrue.bench.dashboard"),
 )

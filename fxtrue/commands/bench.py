@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fxtrue.bench.harness import BENCHMARKS
 from fxtrue.settings import Settings
 
 HELP = """Measure FXTrue beside named references, each measured in the same run on this machine:
@@ -14,6 +15,7 @@ HELP = """Measure FXTrue beside named references, each measured in the same run 
   stream     highest sustained ticks/s through the full streaming job vs a Spark query that only counts
   latency    alert latency p50/p95/p99 at 1,000 and 10,000 ticks/s, per path (fast / at close)
   lateness   how late ticks arrive behind the newest event time, per source (what the watermark must cover)
+  backfill   history files into the tick lake (ticks/s) vs Spark's CSV reader writing the same files as Parquet
   batch      stats over N simulated days (ticks/s) vs DuckDB doing the same aggregation on the same Parquet
   dashboard  dashboard callback p95 with 30 days of data
 
@@ -31,7 +33,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", metavar="DIR", type=Path, default=None,
                    help="where to write the reports (default: <state>/bench)")
     p.add_argument("--only", metavar="NAME,...", default="",
-                   help="comma-separated subset: ingest,archive,stream,latency,lateness,batch,dashboard")
+                   help="comma-separated subset: " + ",".join(name for name, _ in BENCHMARKS))
     p.set_defaults(func=run)
 
 

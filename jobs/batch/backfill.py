@@ -1,8 +1,8 @@
 """Backfill: TrueFX history files (CSV or zip) -> the tick lake's history root, idempotently.
 
-Sources (fxtrue.history.read_history) -> transformations (de-duplication on (pair, ts), lake partitions) ->
-sink (fxtrue.lake.write_history). Submit by path (`spark-submit jobs/batch/backfill.py FILES...`) or run
-through `fxtrue backfill FILES...`.
+Source (fxtrue.history.parse_history) -> transformations (valid ticks, de-duplication on (pair, ts), lake
+partitions) -> sink (fxtrue.lake.write_history), counted on the way (DataFrame.observe). Submit by path
+(`spark-submit jobs/batch/backfill.py FILES...`) or run through `fxtrue backfill FILES...`.
 """
 
 from __future__ import annotations
@@ -33,32 +33,49 @@ class BackfillResult:
 
 def backfill(spark, settings: Settings, paths: Sequence[str], progress: Callable[[str], None] = print,
              source: str = "replay") -> BackfillResult:
-    from pyspark import StorageLevel
+    """One pass over the input writes the ticks and counts them (DataFrame.observe on the parse): no cached
+    copy, no counting job. A lake that already holds data costs one more cheap pass (the partitions the input
+    could touch, found without parsing prices or times); bad rows one more, only when there are some (up to
+    five samples)."""
+    from pyspark.sql import Observation
 
     from fxtrue import history, lake
 
     started = time.monotonic()
     files = history.expand_paths(paths)
     progress(f"backfill: reading {len(files)} file(s) "
-             f"({sum(f.stat().st_size for f in files) / 1e6:,.1f} MB on disk)")
-    ticks, rejects = history.read_history(spark, files, source=source)
-    ticks = ticks.persist(StorageLevel.MEMORY_AND_DISK)
-    n_ticks = ticks.count()
-    rejects = rejects.persist(StorageLevel.MEMORY_AND_DISK)
-    n_bad = rejects.count()
-    examples = [(r["file"], r["raw"], r["reason"]) for r in rejects.limit(5).collect()] if n_bad else []
-    progress(f"backfill: parsed {n_ticks:,} ticks, {n_bad:,} bad row(s) "
-             f"({time.monotonic() - started:.1f} s); writing {lake.history_path(settings)}")
-    from fxtrue.frames import with_lake_partitions
-
-    dates = sorted(r["date"] for r in ticks.transform(with_lake_partitions).select("date").distinct().collect())
-    partitions = lake.write_history(ticks, settings)
-    ticks.unpersist()
-    rejects.unpersist()
-    result = BackfillResult(len(files), n_ticks, n_bad, partitions, time.monotonic() - started, examples, dates)
-    progress(f"backfill: wrote {partitions} pair/date partition(s) in {result.seconds:.1f} s "
-             f"({result.ticks_per_s:,.0f} ticks/s)")
+             f"({sum(f.stat().st_size for f in files) / 1e6:,.1f} MB on disk) into {lake.history_path(settings)}")
+    parsed = history.parse_history(spark, files, source=source)
+    touched = history.partition_candidates(parsed) if lake.has_history(spark, settings) else None
+    if touched is not None:
+        progress(f"backfill: the input can touch {len(touched)} pair/date partition(s); existing rows of those "
+                 f"are merged ({time.monotonic() - started:.1f} s)")
+    seen = Observation("backfill")
+    lake.write_history(history.parsed_ticks(parsed.observe(seen, *history.parse_metrics())), settings, touched)
+    metrics = _observed(seen, parsed)
+    n_bad = int(metrics["bad_rows"])
+    examples = ([(r["file"], r["raw"], r["reason"]) for r in history.parsed_rejects(parsed).limit(5).collect()]
+                if n_bad else [])
+    partitions = sorted(metrics["partitions"])
+    dates = sorted({p.split("/", 1)[1] for p in partitions})
+    result = BackfillResult(len(files), int(metrics["ticks"]), n_bad, len(partitions),
+                            time.monotonic() - started, examples, dates)
+    progress(f"backfill: {result.ticks:,} ticks, {n_bad:,} bad row(s) into {result.partitions} pair/date "
+             f"partition(s) in {result.seconds:.1f} s ({result.ticks_per_s:,.0f} ticks/s)")
     return result
+
+
+def _observed(seen, parsed) -> dict:
+    """The write's observed metrics; when the write ran no task over the input (AQE drops the plan of a write
+    whose shuffle came out empty, so a file of only bad rows reports none), a counting job over it."""
+    from py4j.protocol import Py4JError
+
+    from fxtrue import history
+
+    try:
+        return dict(seen.get.items())
+    except Py4JError:
+        return parsed.agg(*history.parse_metrics()).first().asDict()
 
 
 def report(result: BackfillResult, progress: Callable[[str], None] = print) -> None:

@@ -106,6 +106,26 @@ def test_spark_reader_matches_the_python_reader(spark, files):
     assert bad[0]["file"].endswith("EURUSD-2016-11.csv")
 
 
+def test_one_parse_counts_and_bounds_the_partitions(spark, tmp_path):
+    """parse_metrics (observed while backfill writes) agrees with the two frames, and partition_candidates
+    covers every partition a valid tick lands in, bad lines adding at most harmless extras."""
+    from pyspark.sql import functions as F
+
+    f = tmp_path / "mix.csv"
+    f.write_text("\ufeffEUR/USD,20161101 23:59:59.999,1.1,1.2\r\n"
+                 "USD/JPY,20161102 00:00:00.000,104.1,104.2\n"
+                 "USD/JPY,20161103 00:00:00.000,abc,104.2\n"
+                 "garbage\n")
+    parsed = history.parse_history(spark, [f])
+    m = parsed.agg(*history.parse_metrics()).first()
+    assert (m["ticks"], m["bad_rows"]) == (2, 2)
+    assert sorted(m["partitions"]) == ["EURUSD/2016-11-01", "USDJPY/2016-11-02"]
+    ticks = history.parsed_ticks(parsed).select("pair", F.date_format("ts", "yyyy-MM-dd").alias("d")).collect()
+    landed = {(r["pair"].replace("/", ""), r["d"]) for r in ticks}
+    candidates = set(history.partition_candidates(parsed))
+    assert landed < candidates and candidates - landed == {("USDJPY", "2016-11-03")}
+
+
 # -- bounded, strict parsing (issue 15) --------------------------------------------------------------------
 
 @pytest.mark.parametrize("line, reason", [
