@@ -32,7 +32,8 @@ HELP = """Run FXTrue end to end on the market simulator, on this machine:
 
 Running it again resumes: steps 3-5 are skipped when already done (--fresh redoes them). Ctrl-C stops
 Airflow, the dashboard, the mock, the producer and the streaming job; the stack keeps running (it holds
-the data; stop it with `fxtrue stack down`)."""
+the data; stop it with `fxtrue stack down`). The output is also written to <state>/demo/demo.log, so a
+clean stop completes even when the reader of a pipe (`fxtrue demo | tee demo.log`) is gone."""
 
 MOCK_USER = "demo:demo"
 # What the TrueFX Web API path can show: it serves the latest quote of each pair per poll, so a flood of quotes
@@ -66,10 +67,24 @@ class Demo:
         self.t0 = time.monotonic()
         self.step_no = 0
         self.started: list[str] = []
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.log = (self.dir / "demo.log").open("a", encoding="utf-8", buffering=1)
 
     # -- output
     def say(self, msg: str) -> None:
-        print(f"[demo {time.monotonic() - self.t0:6.0f}s] {msg}", flush=True)
+        self.emit(f"[demo {time.monotonic() - self.t0:6.0f}s] {msg}")
+
+    def emit(self, line: str) -> None:
+        """One line to the demo log and to stdout. Ctrl-C on `fxtrue demo | tee` ends the reader of the pipe
+        too, and a write to a pipe with no reader fails: stdout is then pointed at /dev/null and the demo goes
+        on (its clean-up above all) with the log alone."""
+        self.log.write(line + "\n")
+        try:
+            print(line, flush=True)
+        except BrokenPipeError:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # also spares the interpreter's final flush
+            os.close(devnull)
 
     def step(self, title: str) -> None:
         self.step_no += 1
@@ -83,7 +98,7 @@ class Demo:
                                 env={**os.environ, "FXTRUE_STATE_DIR": str(self.settings.state_dir)})
         assert proc.stdout is not None
         for line in proc.stdout:
-            print(f"    {line.rstrip()}", flush=True)
+            self.emit(f"    {line.rstrip()}")
         if proc.wait() != 0:
             raise FxtrueError(f"`fxtrue {' '.join(args)}` failed (exit {proc.returncode})",
                               hint="read its output above; fix it and run `fxtrue demo` again (it resumes)")
@@ -108,7 +123,6 @@ class Demo:
         from fxtrue.commands.init import init
 
         s = self.settings
-        self.dir.mkdir(parents=True, exist_ok=True)
         first, last = self.history_range()
         spec = {"from": str(first), "to": str(last), "rate_scale": self.args.rate_scale}
 

@@ -54,3 +54,46 @@ def test_a_silence_that_began_before_the_injection_is_not_its_detection():
     stall = alert("stale_feed", "EUR/JPY", 0, 10, 62)
     assert first_alert_for(injection(), [since_last_run]) is None
     assert first_alert_for(injection(), [since_last_run, stall]) is stall
+
+
+CHILD = """
+import argparse
+import sys
+import time
+
+from fxtrue.commands import demo
+from fxtrue.settings import load_settings
+
+def run(self):  # stands in for the steps: it keeps talking until Ctrl-C
+    while True:
+        self.say("watching")
+        time.sleep(0.02)
+
+demo.Demo.run = run
+args = argparse.Namespace(days=1, rate_scale=0.2, mock_port=0, fresh=False, stop_after=0)
+sys.exit(demo.run(args, load_settings()))
+"""
+
+
+def test_ctrl_c_through_a_pipe_whose_reader_is_gone_still_cleans_up(tmp_path):
+    """`fxtrue demo | tee demo.log`, Ctrl-C: the terminal's SIGINT ends tee too, so the demo's next write to
+    stdout meets a pipe with no reader. The demo must still run its clean-up to the end and exit 0, its output
+    kept in <state>/demo/demo.log."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {**os.environ, "FXTRUE_STATE_DIR": str(tmp_path)}
+    child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             env=env)
+    assert child.stdout.readline().decode().rstrip().endswith("watching")
+    child.stdout.close()  # tee is gone
+    time.sleep(0.3)       # the demo writes into the broken pipe meanwhile
+    child.send_signal(signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 0, err.decode()
+    log = (tmp_path / "demo" / "demo.log").read_text()
+    assert "interrupted" in log
+    assert "stopped; the stack (Kafka, Cassandra) keeps running" in log
