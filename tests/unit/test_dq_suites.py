@@ -109,5 +109,8 @@ def test_the_ticks_suites_catch_scaled_prices_duplicates_and_a_missing_pair(spar
            for p, ts, b, a, *rest in bad]  # USD/JPY x100; EUR/JPY missing
     rows, days = check_ticks(runner, spark.createDataFrame(bad, TICK_SCHEMA), dq_settings, day, day)
     assert {f.split(":")[0] for f in rows.failing} == {"price_level_plausible", "pair_ts_unique"}
+    # Judged on verdicts first, then validated again for the details of what failed: counts and samples.
+    level = next(f for f in rows.failing if f.startswith("price_level_plausible"))
+    assert "50 unexpected" in level and "e.g. 120" in level, level  # USD/JPY x100: 120x its reference
     assert {f.split(":")[0] for f in days.failing} == {"every_pair_has_a_profile", "day_completeness"}
     assert "EUR/JPY" in " ".join(days.failing)
