@@ -28,6 +28,7 @@ BENCHMARKS: tuple[tuple[str, str], ...] = (
     ("latency", "fxtrue.bench.latency"),
     ("lateness", "fxtrue.bench.lateness"),
     ("backfill", "fxtrue.bench.backfill"),
+    ("dq", "fxtrue.bench.dq"),
     ("batch", "fxtrue.bench.batch"),
     ("dashboard", "fxtrue.bench.dashboard"),
 )

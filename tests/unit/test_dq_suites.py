@@ -107,10 +107,19 @@ def test_the_ticks_suites_catch_scaled_prices_duplicates_and_a_missing_pair(spar
     bad = good + [tick("EUR/USD", m, 1.1, 1.1001) for m in range(20)]  # duplicated rows
     bad = [(p, ts, b * 100, a * 100, *rest) if p == "USD/JPY" else (p, ts, b, a, *rest)
            for p, ts, b, a, *rest in bad]  # USD/JPY x100; EUR/JPY missing
-    rows, days = check_ticks(runner, spark.createDataFrame(bad, TICK_SCHEMA), dq_settings, day, day)
+    bad_df = spark.createDataFrame(bad, TICK_SCHEMA)
+    rows, days = check_ticks(runner, bad_df, dq_settings, day, day)
     assert {f.split(":")[0] for f in rows.failing} == {"price_level_plausible", "pair_ts_unique"}
     # Judged on verdicts first, then validated again for the details of what failed: counts and samples.
     level = next(f for f in rows.failing if f.startswith("price_level_plausible"))
     assert "50 unexpected" in level and "e.g. 120" in level, level  # USD/JPY x100: 120x its reference
     assert {f.split(":")[0] for f in days.failing} == {"every_pair_has_a_profile", "day_completeness"}
     assert "EUR/JPY" in " ".join(days.failing)
+
+    # The benchmark's one-pass reference counts the same conditions on the same rows.
+    from fxtrue.bench.dq import one_pass_counts
+    from fxtrue.dq.suites import ticks_frame
+
+    counts = one_pass_counts(ticks_frame(bad_df), dq_settings, day, day)
+    assert (counts["rows"], counts["rows"] - counts["distinct_pair_ts"]) == (len(bad), 20)
+    assert (counts["implausible_level"], counts["crossed"], counts["ts_out_of_range"]) == (50, 1, 0)
