@@ -34,7 +34,10 @@ MAX_PRICE_CHARS = 24  # longer price text is rejected, not rounded (also the Tru
 MAX_RAW_CHARS = 1000  # what a rejection keeps of its line
 # ASCII digits only (str.isdigit and int() also take e.g. Arabic-Indic digits), fixed widths, no signs.
 _TIME = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})\.([0-9]{3})", re.ASCII)
-_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]*)?", re.ASCII)
+# A price as TrueFX writes it: digits, optionally a point and more digits (no sign, exponent, NaN or
+# Infinity, which float() and Spark's cast accept). The one definition, for every reader of prices.
+DECIMAL = r"[0-9]+(?:\.[0-9]*)?"
+DECIMAL_RE = re.compile(DECIMAL, re.ASCII)
 
 
 class Record(NamedTuple):
@@ -69,7 +72,7 @@ def _price(text: str) -> float:
     t = text.strip()
     if len(t) > MAX_PRICE_CHARS:
         raise _TooLong(f"has more than {MAX_PRICE_CHARS} characters")
-    if not _DECIMAL.fullmatch(t):
+    if not DECIMAL_RE.fullmatch(t):
         raise ValueError("not a plain decimal")
     return float(t)
 
@@ -295,7 +298,7 @@ def parse_history(spark, paths: Iterable[str | Path], source: str = "replay", tm
             .select(F.rtrim("value", F.lit("\r")).alias("raw"), F.input_file_name().alias("file")))
     raw = F.col("raw")  # a UTF-8 BOM opens many exports (plain string tests: a regex per line costs)
     parts = F.split(F.when(raw.startswith(BOM), raw.substr(F.lit(2), F.length(raw))).otherwise(raw), ",")
-    num = r"^\s*[0-9]+(\.[0-9]*)?\s*$"
+    num = rf"^\s*{DECIMAL}\s*$"
     parsed = text.select(
         "file", "raw", F.size(parts).alias("n_fields"),
         F.trim(F.try_element_at(parts, F.lit(1))).alias("pair"),

@@ -19,7 +19,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Callable, Iterable, Iterator, Sequence
 
 from fxtrue.errors import FxtrueError, redact, redact_logs, register_secret
-from fxtrue.history import MAX_PRICE_CHARS
+from fxtrue.history import DECIMAL_RE, MAX_PRICE_CHARS
 from fxtrue.settings import TRUEFX_PAIRS, TrueFXSettings
 from fxtrue.ticks import Rejection, Tick, now_epoch_ms, price_decimals, validate
 
@@ -29,7 +29,6 @@ log = logging.getLogger(__name__)
 SNAPSHOT_PAIRS = ("EUR/USD", "USD/JPY", "GBP/USD", "EUR/GBP", "USD/CHF", "EUR/JPY", "EUR/CHF", "USD/CAD",
                   "AUD/USD", "GBP/JPY")
 NOT_AUTHORIZED = "not authorized"
-_NUMBER = re.compile(r"^[0-9]+(\.[0-9]*)?$")
 # A session id: colon-separated tokens of plain characters (TrueFX: user:user:...:<ms>); anything else (a JSON or
 # HTML error, a sentence) is an error reply, never a session.
 _SESSION_ID = re.compile(r"[A-Za-z0-9_.@+-]{1,64}(?::[A-Za-z0-9_.@+-]{1,64}){1,7}", re.ASCII)
@@ -68,7 +67,7 @@ def _price(text: str, decimals: int) -> float:
     t = text.strip()
     if len(t) > MAX_PRICE_CHARS:  # hostile input: a megabyte of digits would otherwise round to a price
         raise ValueError(f"price text too long ({len(t):,} chars)")
-    if not _NUMBER.match(t):
+    if not DECIMAL_RE.fullmatch(t):
         raise ValueError(f"not a decimal: {t[:20]!r}")
     q = Decimal(t).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_EVEN)
     return float(q)
