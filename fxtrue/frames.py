@@ -58,9 +58,14 @@ def with_spread_bps(df: DataFrame) -> DataFrame:
     return df.withColumn("spread_bps", spread_bps(F.col("bid"), F.col("ask")))
 
 
+def lake_symbol(pair: Column) -> Column:
+    """The lake's symbol of a pair: the pair without '/' (EUR/USD -> EURUSD)."""
+    return F.regexp_replace(pair, "/", "")
+
+
 def with_lake_partitions(df: DataFrame) -> DataFrame:
-    """Add the lake's partition columns: symbol (pair without '/') and date (UTC yyyy-MM-dd of ts)."""
-    return (df.withColumn("symbol", F.regexp_replace("pair", "/", ""))
+    """Add the lake's partition columns: symbol (lake_symbol) and date (UTC yyyy-MM-dd of ts)."""
+    return (df.withColumn("symbol", lake_symbol(F.col("pair")))
               .withColumn("date", F.date_format("ts", "yyyy-MM-dd")))
 
 

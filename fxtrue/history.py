@@ -363,9 +363,11 @@ def partition_candidates(parsed) -> list[tuple[str, str]]:
     characters of the time field, as a valid time has it)."""
     from pyspark.sql import functions as F
 
+    from fxtrue.frames import lake_symbol
+
     day = F.col("ts_text")
     rows = (parsed.where(F.length(day) >= 8)
-            .select(F.regexp_replace("pair", "/", "").alias("symbol"),
+            .select(lake_symbol(F.col("pair")).alias("symbol"),
                     F.concat_ws("-", day.substr(1, 4), day.substr(5, 2), day.substr(7, 2)).alias("date"))
             .distinct().collect())
     return [(r["symbol"], r["date"]) for r in rows if r["symbol"]]

@@ -7,7 +7,7 @@ engine itself answers the same questions."""
 from __future__ import annotations
 
 import time
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from fxtrue.bench.harness import BenchContext, BenchResult, Figure, require
 from fxtrue.bench.ingest import simulate
@@ -19,11 +19,10 @@ def one_pass_counts(frame, settings, date_from: date, date_to: date) -> dict:
     """The reference: the row suite's conditions counted by one aggregation over suites.ticks_frame(...)."""
     from pyspark.sql import functions as F
 
-    from fxtrue.dq.suites import REFERENCE_MID
+    from fxtrue.dq.suites import REFERENCE_MID, day_span
 
     band = settings.dq.price_band_factor
-    lo = datetime(date_from.year, date_from.month, date_from.day)
-    hi = datetime(date_to.year, date_to.month, date_to.day) + timedelta(days=1)
+    lo, hi = day_span(date_from, date_to)
     c = F.col
     return frame.agg(
         F.count(F.lit(1)).alias("rows"),

@@ -67,10 +67,15 @@ def ticks_frame(ticks):
         "price_level", ((F.col("bid") + F.col("ask")) / F.lit(2.0)) / ref[F.col("pair")])
 
 
+def day_span(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """[start, end) of the UTC days date_from .. date_to: the range the ticks' ts must fall in."""
+    return (datetime(date_from.year, date_from.month, date_from.day),
+            datetime(date_to.year, date_to.month, date_to.day) + timedelta(days=1))
+
+
 def ticks_suite(settings: Settings, date_from: date, date_to: date) -> gx.ExpectationSuite:
     dq = settings.dq
-    lo = datetime(date_from.year, date_from.month, date_from.day)
-    hi = datetime(date_to.year, date_to.month, date_to.day) + timedelta(days=1)
+    lo, hi = day_span(date_from, date_to)
     suite = gx.ExpectationSuite(name=TICKS)
     for e in [
         _named(gxe.ExpectTableColumnsToMatchSet(column_set=[*TICK_COLUMNS, "price_level"], exact_match=True),
