@@ -16,7 +16,7 @@ import logging
 import socket
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator, NamedTuple
 
 from fxtrue import credentials as credentials_file
 from fxtrue.errors import ConfigError, ServiceUnavailable
@@ -103,18 +103,25 @@ def _sasl(settings: Settings, component: str) -> tuple[str, str, str, str] | Non
 
 
 def client_config(settings: Settings, *, component: str) -> dict[str, Any]:
-    """kafka-python settings for `component` (one of COMPONENTS)."""
+    """librdkafka (confluent-kafka) settings for `component` (one of COMPONENTS)."""
     sasl = _sasl(settings, component)
     conf: dict[str, Any] = {
-        "bootstrap_servers": settings.kafka_bootstrap.split(","),
-        "security_protocol": sasl[0] if sasl else settings.kafka.security_protocol,
-        "request_timeout_ms": settings.kafka.request_timeout_ms,
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "security.protocol": sasl[0] if sasl else settings.kafka.security_protocol,
+        "socket.timeout.ms": settings.kafka.request_timeout_ms,
+        "client.id": f"fxtrue-{component}",
+        "logger": logging.getLogger("fxtrue.kafka.client"),  # librdkafka's log through Python logging
     }
     if settings.kafka.ssl_cafile:
-        conf["ssl_cafile"] = settings.kafka.ssl_cafile
+        conf["ssl.ca.location"] = settings.kafka.ssl_cafile
     if sasl:
-        conf.update(sasl_mechanism=sasl[1], sasl_plain_username=sasl[2], sasl_plain_password=sasl[3])
+        conf.update({"sasl.mechanism": sasl[1], "sasl.username": sasl[2], "sasl.password": sasl[3]})
     return conf
+
+
+def _options(overrides: dict[str, Any]) -> dict[str, Any]:
+    """Keyword overrides in librdkafka's names written with underscores (linger_ms -> linger.ms)."""
+    return {k.replace("_", "."): v for k, v in overrides.items()}
 
 
 def spark_options(settings: Settings, *, component: str) -> dict[str, str]:
@@ -153,8 +160,9 @@ def ensure_users(settings: Settings, progress: Callable[[str], None] = log.info)
     """Create (or re-key) each component's SCRAM user from its credential file, generating the password on
     first use, and grant it its ACLs (acl_entries) on the configured topics. Idempotent; returns the user
     names. Passwords go to files (mode 600) and to the broker only, never to a log."""
-    from kafka.admin import (ACL, ACLOperation, ACLPermissionType, ResourcePattern, ResourceType,
-                             ACLResourcePatternType, ScramMechanism, UserScramCredentialUpsertion)
+    from confluent_kafka.admin import (AclBinding, AclOperation, AclPermissionType, ResourcePatternType,
+                                       ResourceType, ScramCredentialInfo, ScramMechanism,
+                                       UserScramCredentialUpsertion)
 
     users_dir = user_file(settings, "producer").parent
     names, acls, upserts = [], [], []
@@ -162,26 +170,34 @@ def ensure_users(settings: Settings, progress: Callable[[str], None] = log.info)
         for component in ACL_TABLE:
             user = user_name(component)
             password = credentials_file.generated_login(user_file(settings, component), user)["password"]
-            upserts.append(UserScramCredentialUpsertion(user, ScramMechanism.SCRAM_SHA_512, password,
-                                                        iterations=8192))
+            upserts.append(UserScramCredentialUpsertion(
+                user, ScramCredentialInfo(ScramMechanism.SCRAM_SHA_512, 8192), password.encode()))
             for rtype, resource, pattern, op in acl_entries(settings, component):
-                acls.append(ACL(f"User:{user}", "*", ACLOperation[op], ACLPermissionType.ALLOW,
-                                ResourcePattern(ResourceType[rtype], resource, ACLResourcePatternType[pattern])))
+                acls.append(AclBinding(ResourceType[rtype], resource, ResourcePatternType[pattern], f"User:{user}",
+                                       "*", AclOperation[op], AclPermissionType.ALLOW))
             names.append(user)
         client = admin(settings, component=ADMIN)
-        try:
-            errors = {u: e for u, e in (client.alter_user_scram_credentials(upserts) or {}).items() if e}
-            if errors:
-                raise ServiceUnavailable(f"Kafka refused to create the users {sorted(errors)}: {errors}",
-                                         hint="check the broker log; the admin user must be a super user")
-            result = client.create_acls(acls)
-            if result.get("failed"):
-                raise ServiceUnavailable(f"Kafka refused {len(result['failed'])} ACL(s): {result['failed'][:3]}",
-                                         hint="check the broker log (authorizer.class.name must be set)")
-        finally:
-            client.close()
+        errors = _failures(client.alter_user_scram_credentials(upserts))
+        if errors:
+            raise ServiceUnavailable(f"Kafka refused to create the users {sorted(errors)}: {errors}",
+                                     hint="check the broker log; the admin user must be a super user")
+        failed = _failures(client.create_acls(acls))
+        if failed:
+            raise ServiceUnavailable(f"Kafka refused {len(failed)} ACL(s): {list(failed.values())[:3]}",
+                                     hint="check the broker log (authorizer.class.name must be set)")
     progress(f"kafka: users {', '.join(names)} with {len(acls)} ACL(s) (credentials in {users_dir}, mode 600)")
     return names
+
+
+def _failures(futures: dict, timeout_s: float = 30.0) -> dict[Any, str]:
+    """key -> error text of each admin request future that failed (empty: all done)."""
+    out = {}
+    for key, future in futures.items():
+        try:
+            future.result(timeout=timeout_s)
+        except Exception as exc:  # noqa: BLE001 - KafkaException or a timeout: reported by the caller
+            out[key] = str(exc)
+    return out
 
 
 def topics(settings: Settings) -> list[str]:
@@ -189,7 +205,8 @@ def topics(settings: Settings) -> list[str]:
 
 
 def wait_for_port(bootstrap: str, timeout_s: float) -> None:
-    """kafka-python connects eagerly and hangs ~30 s on a dead broker: check the socket first."""
+    """Check the broker's socket before making a client: a client on a dead broker only retries in the
+    background, so this is where "Kafka is not running" is said clearly."""
     host, _, port = bootstrap.split(",")[0].rpartition(":")
     deadline = time.monotonic() + timeout_s
     while True:
@@ -205,74 +222,177 @@ def wait_for_port(bootstrap: str, timeout_s: float) -> None:
 
 
 def admin(settings: Settings, wait_s: float = 10.0, *, component: str = ADMIN):
-    from kafka import KafkaAdminClient
+    """A confluent_kafka AdminClient of `component` (requests return futures)."""
+    from confluent_kafka.admin import AdminClient
 
     wait_for_port(settings.kafka_bootstrap, wait_s)
-    return KafkaAdminClient(client_id=f"fxtrue-{component}", **client_config(settings, component=component))
+    return AdminClient(client_config(settings, component=component))
+
+
+def topic_names(settings: Settings, timeout_s: float = 30.0) -> set[str]:
+    """The names of the topics on the cluster, as the admin sees them."""
+    return set(admin(settings).list_topics(timeout=timeout_s).topics)
+
+
+def delete_topics(settings: Settings, names: list[str], timeout_s: float = 60.0) -> None:
+    """Delete `names` (missing ones are fine) and wait for the deletions."""
+    if not names:
+        return
+    client = admin(settings)  # held until the futures are done: a dropped client fails them (_DESTROY)
+    failed = {t: e for t, e in _failures(client.delete_topics(list(names)), timeout_s).items()
+              if "UNKNOWN_TOPIC" not in e}
+    if failed:
+        raise ServiceUnavailable(f"Kafka did not delete the topics {sorted(failed)}: {failed}")
 
 
 def create_topics(settings: Settings, progress: Callable[[str], None] = log.info) -> list[str]:
     """Create fx.ticks, fx.ticks.dlq and fx.alerts when missing, and with stack.kafka_sasl the component users
     and their ACLs on them (ensure_users); returns the names created. Idempotent."""
-    from kafka.admin import NewTopic
-    from kafka.errors import TopicAlreadyExistsError
+    from confluent_kafka.admin import NewTopic
 
     client = admin(settings)
-    try:
-        existing = set(client.list_topics())
-        wanted = [t for t in topics(settings) if t not in existing]
-        created = []
-        for name in wanted:
-            config = {"retention.ms": str(7 * 24 * 3600 * 1000)}
-            if name == settings.kafka.topic_dlq:
-                config["retention.ms"] = str(30 * 24 * 3600 * 1000)
-            try:
-                client.create_topics([NewTopic(name, settings.kafka.partitions,
-                                               settings.kafka.replication_factor, topic_configs=config)])
-                created.append(name)
-                progress(f"created topic {name} ({settings.kafka.partitions} partitions)")
-            except TopicAlreadyExistsError:
-                pass
-    finally:
-        client.close()
+    existing = set(client.list_topics(timeout=30).topics)
+    created = []
+    for name in (t for t in topics(settings) if t not in existing):
+        days = 30 if name == settings.kafka.topic_dlq else 7
+        topic = NewTopic(name, settings.kafka.partitions, settings.kafka.replication_factor,
+                         config={"retention.ms": str(days * 24 * 3600 * 1000)})
+        error = _failures(client.create_topics([topic])).get(name)
+        if error is None:
+            created.append(name)
+            progress(f"created topic {name} ({settings.kafka.partitions} partitions)")
+        elif "TOPIC_ALREADY_EXISTS" not in error:
+            raise ServiceUnavailable(f"Kafka did not create topic {name}: {error}",
+                                     hint="check the broker log and kafka.partitions/replication_factor")
     if local_sasl(settings):
         ensure_users(settings, progress)
     return created
 
 
+# The producer every FXTrue process uses: idempotent, acks=all, batching and compressing.
+PRODUCER_CONFIG: dict[str, Any] = {
+    "acks": "all", "enable.idempotence": True, "linger.ms": 20, "batch.size": 256 * 1024,
+    "compression.type": "lz4", "retry.backoff.ms": 200, "retry.backoff.max.ms": 5000,
+    "delivery.timeout.ms": 300_000, "max.in.flight.requests.per.connection": 5,
+    "queue.buffering.max.messages": 500_000,
+    "partitioner": "murmur2_random"}  # keys land on the partitions the Java clients (Spark) pick
+
+
 def producer(settings: Settings, *, component: str, **overrides: Any):
-    """An idempotent (acks=all) producer of `component`, batching and compressing; overrides go to
-    KafkaProducer."""
-    from kafka import KafkaProducer
+    """An idempotent (acks=all) confluent_kafka Producer of `component` (PRODUCER_CONFIG); `overrides` are
+    librdkafka settings written with underscores (linger_ms=0). Delivery reports arrive in poll()/flush()."""
+    from confluent_kafka import Producer
 
     wait_for_port(settings.kafka_bootstrap, 10.0)
-    conf = {**client_config(settings, component=component), "acks": "all", "enable_idempotence": True,
-            "linger_ms": 20, "batch_size": 256 * 1024, "compression_type": "lz4",
-            "retries": 2**31 - 1, "retry_backoff_ms": 200, "delivery_timeout_ms": 300000,
-            "max_in_flight_requests_per_connection": 5}
-    conf.update(overrides)
-    return KafkaProducer(**conf)
+    return Producer({**client_config(settings, component=component), **PRODUCER_CONFIG, **_options(overrides)})
 
 
-def consumer(settings: Settings, *topic_names: str, component: str, **overrides: Any):
-    from kafka import KafkaConsumer
+def send_all(client, topic: str, items: Iterable[tuple[bytes | None, bytes]], timeout_s: float = 60.0) -> int:
+    """Produce every (key, value) of `items` and wait for all acknowledgements; raises KafkaException on the
+    first refused record and TimeoutError when some got no answer in time (one-off writes: tests, the alert
+    publisher; a stream of ticks goes through producers.sinks.KafkaSink). Returns the number written."""
+    from confluent_kafka import KafkaException
+
+    errors: list = []
+    done = [0]
+
+    def delivered(err, _msg) -> None:
+        done[0] += 1
+        if err is not None:
+            errors.append(err)
+
+    n = 0
+    for key, value in items:
+        while True:
+            try:
+                client.produce(topic, value=value, key=key, on_delivery=delivered)
+                break
+            except BufferError:  # the local queue is full: serve acknowledgements, then try again
+                client.poll(0.1)
+        n += 1
+    client.flush(timeout_s)
+    if errors:
+        raise KafkaException(errors[0])
+    if done[0] < n:
+        raise TimeoutError(f"{n - done[0]} of {n} record(s) to {topic} not acknowledged within {timeout_s:.0f} s")
+    return n
+
+
+def send(client, topic: str, value: bytes, key: bytes | None = None, timeout_s: float = 30.0) -> None:
+    """Produce one record and wait for its acknowledgement (send_all of one)."""
+    send_all(client, topic, [(key, value)], timeout_s)
+
+
+class Record(NamedTuple):
+    """One consumed record (the fields readers use)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int
+
+
+def consumer(settings: Settings, *, component: str, group: str | None = None, **overrides: Any):
+    """A confluent_kafka Consumer of `component`, reading from the earliest offset, committing nothing
+    unless told; without `group` it belongs to no consumer group the caller cares about (use assign())."""
+    from confluent_kafka import Consumer
 
     wait_for_port(settings.kafka_bootstrap, 10.0)
-    conf = {**client_config(settings, component=component), "auto_offset_reset": "earliest", "enable_auto_commit": False}
-    conf.update(overrides)
-    return KafkaConsumer(*topic_names, **conf)
+    conf = {**client_config(settings, component=component), "group.id": group or f"fxtrue-{component}-reader",
+            "auto.offset.reset": "earliest", "enable.auto.commit": False, "enable.partition.eof": False}
+    return Consumer({**conf, **_options(overrides)})
+
+
+def partitions(client, topic: str, timeout_s: float = 30.0) -> list[int]:
+    """The partition numbers of `topic` (raises KafkaException when the client may not see it)."""
+    from confluent_kafka import KafkaException
+
+    meta = client.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if meta is None:
+        return []
+    if meta.error is not None:
+        raise KafkaException(meta.error)
+    return sorted(meta.partitions)
+
+
+def records(settings: Settings, topic: str, *, component: str, group: str | None = None, idle_s: float = 5.0,
+            batch: int = 1000, **overrides: Any) -> Iterator[Record]:
+    """Every record of `topic` from its start, until none arrived for `idle_s`. With `group` the reader
+    joins that consumer group (subscribe; the broker checks the group's ACL); without, it reads the
+    partitions directly (assign). Errors other than end-of-partition raise KafkaException."""
+    from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
+
+    client = consumer(settings, component=component, group=group, **overrides)
+    try:
+        if group:
+            client.subscribe([topic])
+        else:
+            client.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in partitions(client, topic)])
+        last = time.monotonic()
+        while time.monotonic() - last < idle_s:
+            msgs = client.consume(batch, timeout=min(0.5, idle_s))
+            for m in msgs:
+                if m.error() is not None:
+                    raise KafkaException(m.error())
+                yield Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.timestamp()[1])
+            if msgs:
+                last = time.monotonic()
+    finally:
+        client.close()
 
 
 def end_offsets(settings: Settings, *topic_names: str, component: str = ADMIN) -> dict[str, dict[int, int]]:
     """topic -> partition -> end offset (the next offset to be written) of each topic, now."""
-    from kafka import TopicPartition
+    from confluent_kafka import TopicPartition
 
     client = consumer(settings, component=component)
     try:
         out: dict[str, dict[int, int]] = {}
         for topic in topic_names or (settings.kafka.topic_ticks,):
-            parts = [TopicPartition(topic, p) for p in sorted(client.partitions_for_topic(topic) or ())]
-            out[topic] = {tp.partition: int(o) for tp, o in client.end_offsets(parts).items()} if parts else {}
+            out[topic] = {p: int(client.get_watermark_offsets(TopicPartition(topic, p), timeout=30)[1])
+                          for p in partitions(client, topic)}
         return out
     finally:
         client.close()

@@ -58,10 +58,12 @@ class MemorySink:
 
 
 class KafkaSink:
-    """One tick per message (key = pair, value = Tick.to_json()) on an idempotent acks=all producer.
+    """One tick per message (key = pair, value = Tick.to_json()) on an idempotent acks=all producer
+    (confluent-kafka: librdkafka batches, compresses and retries in its own threads).
 
-    Every send has a delivery callback: acknowledged records are counted; failed ones are counted and queued
-    for another send by `service()`, so nothing is dropped silently. Pending = sent but not yet acknowledged.
+    Every record has a delivery report (one bound callback for all, served by `service()` and `flush()`):
+    acknowledged records are counted; failed ones are counted and queued for another send by `service()`, so
+    nothing is dropped silently. Pending = handed to the client but not yet acknowledged, or queued again.
     """
 
     def __init__(self, settings: Settings, producer=None) -> None:
@@ -75,30 +77,32 @@ class KafkaSink:
         self.stats = {"sent": 0, "rejected": 0, "failed": 0, "retried": 0, "in_flight": 0}
         self.last_error = ""
 
-    def _send(self, topic: str, key: bytes, value: bytes) -> None:
-        from kafka.errors import KafkaError
+    def _send(self, topic: str, key: bytes | None, value: bytes) -> None:
+        from confluent_kafka import KafkaException
 
-        try:
-            future = self.producer.send(topic, key=key, value=value)
-        except KafkaError as exc:  # e.g. metadata/buffer timeout while the broker is down
-            self._failed(topic, key, value, exc)
-            return
+        while True:
+            try:
+                self.producer.produce(topic, value=value, key=key, on_delivery=self._delivered)
+                break
+            except BufferError:  # librdkafka's queue is full: serve delivery reports until there is room
+                self.producer.poll(0.1)
+            except KafkaException as exc:  # e.g. a fatal idempotence error: counted and queued again
+                self._failed(topic, key, value, exc)
+                return
         with self.lock:
             self.stats["in_flight"] += 1
-        future.add_callback(self._acked, topic)
-        future.add_errback(self._errback, topic, key, value)
 
-    def _acked(self, topic: str, _metadata) -> None:  # kafka-python: partial(f, *args)(value)
+    def _delivered(self, err, msg) -> None:
+        """librdkafka's delivery report (in the thread that calls poll/flush)."""
+        topic = msg.topic()
         with self.lock:
             self.stats["in_flight"] -= 1
-            self.stats["rejected" if topic == self.dlq_topic else "sent"] += 1
+            if err is None:
+                self.stats["rejected" if topic == self.dlq_topic else "sent"] += 1
+                return
+        self._failed(topic, msg.key(), msg.value(), err)
 
-    def _errback(self, topic: str, key: bytes, value: bytes, exc) -> None:
-        with self.lock:
-            self.stats["in_flight"] -= 1
-        self._failed(topic, key, value, exc)
-
-    def _failed(self, topic: str, key: bytes, value: bytes, exc: Exception) -> None:
+    def _failed(self, topic: str, key: bytes | None, value: bytes, exc) -> None:
         with self.lock:
             self.stats["failed"] += 1
             self.last_error = f"{type(exc).__name__}: {exc}"[:300]
@@ -112,7 +116,9 @@ class KafkaSink:
         self._send(self.dlq_topic, rejection.source.encode(), rejection.to_dlq_json())
 
     def service(self) -> None:
-        """Re-send failed records (one pass; a record failing again is queued again)."""
+        """Serve delivery reports, then re-send failed records (one pass; a record failing again is queued
+        again)."""
+        self.producer.poll(0)
         with self.lock:
             todo = list(self.retry)
             self.retry.clear()
@@ -125,16 +131,11 @@ class KafkaSink:
 
     def flush(self, timeout_s: float | None = None) -> bool:
         """Wait until everything, retries included, is acknowledged (or the timeout passes)."""
-        from kafka.errors import KafkaError
-
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         while True:
             self.service()
-            try:
-                remaining = None if deadline is None else max(0.1, deadline - time.monotonic())
-                self.producer.flush(timeout=remaining)
-            except KafkaError as exc:
-                log.warning("kafka flush: %s", exc)
+            remaining = 5.0 if deadline is None else max(0.1, deadline - time.monotonic())
+            self.producer.flush(remaining)
             with self.lock:
                 done = not self.retry and self.stats["in_flight"] == 0
             if done:
@@ -143,7 +144,7 @@ class KafkaSink:
                 return False
 
     def close(self) -> None:
-        self.producer.close(timeout=10)
+        self.producer.flush(10)  # confluent-kafka's producer has no close: what is left is reported by flush
 
     def counts(self) -> dict[str, int]:
         with self.lock:

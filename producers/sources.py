@@ -27,6 +27,7 @@ Batch = list[Tick | Rejection]
 class QuoteSource(Protocol):
     name: str  # the tick source: truefx | replay | sim
     live: bool  # live data: event times far from now either way are rejected (a replay: see producers.main)
+    validated: bool  # every Tick it yields passed fxtrue.ticks.validate already (the loop need not check again)
 
     def batches(self, stop: threading.Event) -> Iterator[Batch]: ...
 
@@ -38,6 +39,7 @@ class QuoteSource(Protocol):
 class TrueFXSource:
     name = "truefx"
     live = True
+    validated = True  # producers.truefx validates each parsed quote
 
     def __init__(self, client: TrueFXClient, interval_s: float = 1.0, backoff: Backoff | None = None) -> None:
         self.client = client
@@ -92,6 +94,7 @@ class TrueFXSource:
 class SimulatorSource:
     name = "sim"
     live = True
+    validated = False
 
     def __init__(self, simulator: LiveSimulator, interval_s: float = 0.2) -> None:
         self.simulator = simulator
@@ -132,6 +135,7 @@ class ReplaySource:
 
     name = "replay"
     live = False
+    validated = True  # fxtrue.history.parse_line validates each line
 
     def __init__(self, paths: Sequence[str | Path], speed: float = 1.0, limit: int | None = None,
                  shift_to_now: bool = False, batch_size: int = 2000,

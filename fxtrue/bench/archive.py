@@ -1,7 +1,7 @@
 """archive: raw ticks from Kafka into Cassandra (rows/s) through our path (the streaming job's raw query:
 Spark micro-batches -> CassandraSink.write_ticks, single-partition UNLOGGED batches, many in flight) beside
-the naive baseline, a kafka-python consumer loop doing one synchronous INSERT per tick, measured in the same
-run on the same ticks."""
+the naive baseline, a Python consumer loop (confluent-kafka) doing one synchronous INSERT per tick, measured
+in the same run on the same ticks."""
 
 from __future__ import annotations
 
@@ -56,30 +56,25 @@ def our_path(ctx: BenchContext, settings, session, n_ticks: int, timeout_s: floa
 
 
 def naive_path(settings, session, n_ticks: int, cap_s: float) -> tuple[int, float]:
-    """The baseline: consume with kafka-python, INSERT each tick synchronously (same table, same TTL)."""
+    """The baseline: consume with a Python client, INSERT each tick synchronously (same table, same TTL)."""
     from fxtrue import kafka
     from fxtrue.ticks import Tick, from_json
 
     ks = settings.cassandra.keyspace
-    consumer = kafka.consumer(settings, settings.kafka.topic_ticks, component="admin", group_id=f"naive-{uuid.uuid4().hex[:6]}",
-                              consumer_timeout_ms=10000)
     cql = (f"INSERT INTO {ks}.ticks_by_pair_day (pair, day, ts, bid, ask, high, low, open, source, received_at) "
            f"VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) USING TTL {int(settings.cassandra.ticks_ttl_s)}")
     written = 0
     t0 = time.perf_counter()
-    try:
-        for msg in consumer:
-            tick = from_json(msg.value)
-            if isinstance(tick, Tick):
-                day = datetime.fromtimestamp(tick.ts / 1000, timezone.utc).date()
-                session.execute(cql, (tick.pair, day, tick.ts, tick.bid, tick.ask, tick.high, tick.low, tick.open,
-                                      tick.source, tick.received_at))
-                written += 1
-            if written >= n_ticks or time.perf_counter() - t0 > cap_s:
-                break
-        return written, time.perf_counter() - t0
-    finally:
-        consumer.close()
+    for msg in kafka.records(settings, settings.kafka.topic_ticks, component="admin", idle_s=10.0):
+        tick = from_json(msg.value)
+        if isinstance(tick, Tick):
+            day = datetime.fromtimestamp(tick.ts / 1000, timezone.utc).date()
+            session.execute(cql, (tick.pair, day, tick.ts, tick.bid, tick.ask, tick.high, tick.low, tick.open,
+                                  tick.source, tick.received_at))
+            written += 1
+        if written >= n_ticks or time.perf_counter() - t0 > cap_s:
+            break
+    return written, time.perf_counter() - t0
 
 
 def sink_only(settings, session, files, n_ticks: int) -> tuple[int, float]:
@@ -136,7 +131,7 @@ def run(ctx: BenchContext) -> BenchResult:
                note=f"running query: rows after its first micro-batch / time since it ended (backlog read in "
                     f"~{BATCHES} batches)"),
         Figure("naive consumer, sync INSERT per tick", "rows/s", naive, role="reference",
-               note=f"kafka-python loop, stops after all ticks or {cap:.0f} s"),
+               note=f"confluent-kafka consumer loop, stops after all ticks or {cap:.0f} s"),
         Figure("CassandraSink.write_ticks alone", "rows/s", sink,
                note="the same sink on rows already in memory (no Kafka, no Spark): where our path's time goes"),
     ]

@@ -248,14 +248,8 @@ def drop_isolated(s: Settings) -> None:
     try:
         cassandra.drop_keyspace(s, s.cassandra.keyspace)
     finally:
-        client = kafka.admin(s)
-        try:
-            existing = set(client.list_topics())
-            mine = [t for t in existing if t.startswith(s.kafka.topic_ticks.rsplit(".fx.ticks", 1)[0] + ".")]
-            if mine:
-                client.delete_topics(mine)
-        finally:
-            client.close()
+        prefix = s.kafka.topic_ticks.rsplit(".fx.ticks", 1)[0] + "."
+        kafka.delete_topics(s, [t for t in kafka.topic_names(s) if t.startswith(prefix)])
         lake = Path(s.lake_path).parent
         if lake.is_dir():
             shutil.rmtree(lake, ignore_errors=True)

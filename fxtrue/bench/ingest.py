@@ -44,10 +44,14 @@ def replay_once(settings, files: list[Path]) -> tuple[int, float]:
 
 
 def producer_props(settings) -> list[str]:
-    """fxtrue.kafka.producer's settings, in ProducerPerformance's terms."""
-    return [f"bootstrap.servers={settings.kafka_bootstrap}", "acks=all", "enable.idempotence=true",
-            "linger.ms=20", f"batch.size={256 * 1024}", "compression.type=lz4",
-            "max.in.flight.requests.per.connection=5"]
+    """fxtrue.kafka.producer's settings (PRODUCER_CONFIG) that the Java client shares, in ProducerPerformance's
+    terms."""
+    from fxtrue.kafka import PRODUCER_CONFIG
+
+    shared = ("acks", "enable.idempotence", "linger.ms", "batch.size", "compression.type",
+              "max.in.flight.requests.per.connection")
+    return [f"bootstrap.servers={settings.kafka_bootstrap}",
+            *(f"{k}={str(PRODUCER_CONFIG[k]).lower()}" for k in shared)]
 
 
 def producer_performance(ctx: BenchContext, settings, payload_file: Path, records: int) -> dict[str, float]:
@@ -110,7 +114,7 @@ def run(ctx: BenchContext) -> BenchResult:
     res = BenchResult("ingest", TITLE)
     res.figures = [
         Figure("replay producer", "ticks/s", ours,
-               note="history files -> parse + validate -> KafkaSink (kafka-python, idempotent, acks=all, lz4)"),
+               note="history files -> parse + validate -> KafkaSink (confluent-kafka, idempotent, acks=all, lz4)"),
         Figure("Kafka ProducerPerformance", "records/s", ref, role="reference",
                note="Java client, same producer settings, payloads sampled from the same ticks, null keys"),
         Figure("ProducerPerformance avg latency", "ms", ref_latency, role="reference", higher_is_better=False),

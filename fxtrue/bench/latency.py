@@ -44,11 +44,8 @@ def alert_records(s) -> list[tuple[dict, int]]:
     """Every record on fx.alerts: (alert JSON, Kafka timestamp ms), in offset order per partition."""
     from fxtrue import kafka
 
-    consumer = kafka.consumer(s, s.kafka.topic_alerts, component="admin", consumer_timeout_ms=5000, group_id=f"lat-{uuid.uuid4().hex[:6]}")
-    try:
-        return [(json.loads(m.value), int(m.timestamp)) for m in consumer]
-    finally:
-        consumer.close()
+    return [(json.loads(m.value), m.timestamp_ms)
+            for m in kafka.records(s, s.kafka.topic_alerts, component="admin", idle_s=5.0)]
 
 
 def latencies_by_path(records: list[tuple[dict, int]], offending: dict[tuple[str, int], int]) -> dict[str, list[float]]:

@@ -33,15 +33,11 @@ def lateness_ms(records: list[tuple[int, int, int, int]]) -> list[int]:
 
 def read_back(s) -> list[tuple[int, int, int, int]]:
     import json
-    import uuid
 
     from fxtrue import kafka
 
-    consumer = kafka.consumer(s, s.kafka.topic_ticks, component="admin", consumer_timeout_ms=5000, group_id=f"late-{uuid.uuid4().hex[:6]}")
-    try:
-        return [(int(m.timestamp), m.partition, m.offset, int(json.loads(m.value)["ts"])) for m in consumer]
-    finally:
-        consumer.close()
+    return [(m.timestamp_ms, m.partition, m.offset, int(json.loads(m.value)["ts"]))
+            for m in kafka.records(s, s.kafka.topic_ticks, component="admin", idle_s=5.0)]
 
 
 def produce_live(source, s, seconds: float) -> None:

@@ -43,8 +43,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from fxtrue.bench import harness, report
 
-    # kafka-python warns about every slow selector task on a loaded machine: noise in a benchmark log.
-    logging.getLogger("kafka").setLevel(logging.ERROR)
+    # librdkafka reports every broker reconnect (e.g. around a restart): noise in a benchmark log.
+    logging.getLogger("fxtrue.kafka.client").setLevel(logging.ERROR)
     only = [n.strip() for n in args.only.split(",") if n.strip()] or None
     out_dir = args.out or settings.state_dir / "bench"
     result = harness.run(settings, quick=args.quick, only=only, workdir=settings.state_dir / "bench" / "work",

@@ -9,6 +9,7 @@ restarted on its existing data.
 from __future__ import annotations
 
 import base64
+import logging
 import os
 import secrets
 import signal
@@ -309,17 +310,15 @@ class KafkaService(Service):
         if not port_open(port):
             return False, f"port {port} closed"
         try:
-            from kafka import KafkaAdminClient
-            client = KafkaAdminClient(bootstrap_servers=[f"127.0.0.1:{port}"], request_timeout_ms=5000,
-                                      client_id="fxtrue-stack-probe", **_probe_login(self.settings))
-            try:
-                meta = client.describe_cluster()
-            finally:
-                client.close()
-            brokers = meta.get("brokers", []) if isinstance(meta, dict) else []
-            if not brokers:
+            from confluent_kafka.admin import AdminClient
+            client = AdminClient({"bootstrap.servers": f"127.0.0.1:{port}", "socket.timeout.ms": 5000,
+                                  "client.id": "fxtrue-stack-probe", "logger": logging.getLogger("fxtrue.kafka.client"),
+                                  **_probe_login(self.settings)})
+            meta = client.describe_cluster(request_timeout=5).result(timeout=10)
+            if not meta.nodes:
                 return False, "no broker in cluster metadata yet"
-            return True, f"{len(brokers)} broker(s), controller {meta.get('controller_id')}"
+            controller = meta.controller.id if meta.controller is not None else None
+            return True, f"{len(meta.nodes)} broker(s), controller {controller}"
         except Exception as exc:  # noqa: BLE001 - any client failure means "not ready yet"
             return False, f"metadata request failed: {type(exc).__name__}: {exc}"[:200]
 
@@ -367,14 +366,14 @@ def check_kafka_security(settings: Settings, data_dir: Path) -> None:
 
 
 def _probe_login(settings: Settings) -> dict[str, str]:
-    """kafka-python login options of the readiness probe: the local admin's with stack.kafka_sasl."""
+    """Login settings (librdkafka's names) of the readiness probe: the local admin's with stack.kafka_sasl."""
     if not settings.stack.kafka_sasl:
         return {}
     from fxtrue import kafka
 
     user, password = kafka.credentials(settings, kafka.ADMIN)
-    return {"security_protocol": kafka.LOCAL_PROTOCOL, "sasl_mechanism": kafka.LOCAL_MECHANISM,
-            "sasl_plain_username": user, "sasl_plain_password": password}
+    return {"security.protocol": kafka.LOCAL_PROTOCOL, "sasl.mechanism": kafka.LOCAL_MECHANISM,
+            "sasl.username": user, "sasl.password": password}
 
 
 class CassandraService(Service):

@@ -216,17 +216,16 @@ class StreamingJob:
         """A driver thread that reads the tick query's alerts from fx.alerts (from the end, as the job starts)
         and inserts them into Cassandra when their rows do not exist yet; the windowed judgements write the same
         alerts again later, so the relay is about showing them at once, not about keeping them."""
-        from kafka import TopicPartition
+        from confluent_kafka import TopicPartition
 
         from fxtrue import kafka
 
-        consumer = kafka.consumer(self.settings, component="streaming", enable_auto_commit=False)
+        consumer = kafka.consumer(self.settings, component="streaming", group="fxtrue-streaming-relay")
         topic = self.settings.kafka.topic_alerts
-        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
-        consumer.assign(parts)
-        consumer.seek_to_end(*parts)
-        for tp in parts:
-            consumer.position(tp)  # resolve "end" now, before the tick query writes anything
+        # from the end as it is now (resolved here, before the tick query writes anything)
+        consumer.assign([TopicPartition(topic, p, consumer.get_watermark_offsets(TopicPartition(topic, p),
+                                                                                 timeout=30)[1])
+                         for p in kafka.partitions(consumer, topic)])
         self._relay = threading.Thread(target=self._relay_loop, args=(consumer,), name="fxtrue-tick-relay",
                                        daemon=True)
         self._relay.start()
@@ -238,9 +237,13 @@ class StreamingJob:
         try:
             while not self._stop.is_set():
                 try:
-                    polled = consumer.poll(timeout_ms=self.RELAY_POLL_MS)
-                    alerts = [a for msgs in polled.values() for m in msgs
-                              if (a := alert_of_json(m.value)).get("path") == "tick"]
+                    alerts = []
+                    for m in consumer.consume(500, timeout=self.RELAY_POLL_MS / 1000):
+                        if m.error() is not None:  # librdkafka reports and recovers (e.g. a broker restart)
+                            log.warning("tick alert relay: %s", m.error())
+                            continue
+                        if (a := alert_of_json(m.value())).get("path") == "tick":
+                            alerts.append(a)
                     self.relay_alerts(alerts)
                     backoff = 1.0
                 except Exception as exc:  # noqa: BLE001 - the windowed judgements write these alerts anyway

@@ -266,14 +266,13 @@ class KafkaAlertSink:
         self.producer = producer(settings, component="streaming", linger_ms=5)
 
     def publish(self, alerts: Sequence[dict]) -> int:
-        futures = [self.producer.send(self.topic, key=a["alert_id"].encode(), value=alert_json(a)) for a in alerts]
-        self.producer.flush(timeout=60)
-        for f in futures:
-            f.get(timeout=60)  # raises when a send failed: the batch fails and is re-run
-        return len(futures)
+        """Raises when a send failed: the batch fails and is re-run."""
+        from fxtrue.kafka import send_all
+
+        return send_all(self.producer, self.topic, ((a["alert_id"].encode(), alert_json(a)) for a in alerts))
 
     def close(self) -> None:
-        self.producer.close(timeout=10)
+        self.producer.flush(10)
 
 
 class AlertSinks:

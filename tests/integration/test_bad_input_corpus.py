@@ -210,10 +210,9 @@ def test_spark_parser_and_dlq_over_kafka(settings, spark):
                                 "topic_dlq": f"{settings.kafka.topic_dlq}.corpus{tag}", "partitions": 1})
     init(s, cassandra=False, progress=lambda m: None)
     corpus = entries("kafka")
-    producer = kafka.producer(s, component="producer", max_request_size=2 * 1024 * 1024)
+    producer = kafka.producer(s, component="producer", message_max_bytes=2 * 1024 * 1024)
     for e in corpus:
-        producer.send(s.kafka.topic_ticks, key=e["id"].encode(), value=input_bytes(e)).get(30)
-    producer.close()
+        kafka.send(producer, s.kafka.topic_ticks, input_bytes(e), key=e["id"].encode())
 
     raw = (spark.read.format("kafka").option("kafka.bootstrap.servers", s.kafka_bootstrap)
            .option("subscribe", s.kafka.topic_ticks).option("startingOffsets", "earliest").load())
@@ -232,13 +231,8 @@ def test_spark_parser_and_dlq_over_kafka(settings, spark):
     assert n_rejected == sum(e["expect"]["outcome"] == "rejected" for e in corpus)
     write_dlq(rejected, s)
     parsed.unpersist()
-    consumer = kafka.consumer(s, s.kafka.topic_dlq, component="admin", consumer_timeout_ms=10000, group_id=f"corpus-{tag}")
-    dlq = [json.loads(m.value) for m in consumer]
-    consumer.close()
+    dlq = [json.loads(m.value) for m in kafka.records(s, s.kafka.topic_dlq, component="admin", group=f"corpus-{tag}",
+                                                       idle_s=10)]
     assert len(dlq) == n_rejected
     assert all(d["reason"] and d["v"] == 1 and len(d["raw"]) <= 10000 for d in dlq)
-    client = kafka.admin(s)
-    try:
-        client.delete_topics([s.kafka.topic_ticks, s.kafka.topic_dlq])
-    finally:
-        client.close()
+    kafka.delete_topics(s, [s.kafka.topic_ticks, s.kafka.topic_dlq])

@@ -244,14 +244,12 @@ def test_stream_end_to_end(settings, cql, spark, world):
         wait_for("the same job to switch to v2", lambda: job_alive(cql, settings, job.pid, "ve2e2"),
                  proc=job, log=log)
 
-        from fxtrue.kafka import producer
-        bad = producer(settings, component="producer")
-        bad.send(settings.kafka.topic_ticks, key=b"EUR/USD", value=b"{not json")
-        bad.send(settings.kafka.topic_ticks, key=b"EUR/USD", value=json.dumps(
+        from fxtrue import kafka
+        bad = kafka.producer(settings, component="producer")
+        kafka.send(bad, settings.kafka.topic_ticks, b"{not json", key=b"EUR/USD")
+        kafka.send(bad, settings.kafka.topic_ticks, json.dumps(
             {"v": 1, "pair": "EUR/XXX", "ts": end_ms, "bid": 1.0, "ask": 1.1, "source": "sim",
-             "received_at": end_ms}).encode())
-        bad.flush()
-        bad.close()
+             "received_at": end_ms}).encode(), key=b"EUR/USD")
         run_cli("produce", "replay", str(root / "part2"), str(root / "flush"), "--speed", "0", "--no-heartbeat",
                 env=env)
         # a second kill -9 at another point: right after the replay, with part 2 in flight
@@ -330,17 +328,12 @@ def test_stream_end_to_end(settings, cql, spark, world):
                 and sc.start_ms - w <= a["ws"] <= sc.start_ms + w]
         assert hits, f"{kind} on {pair} at {start}: no {detector} alert within one window"
 
-    from fxtrue.kafka import consumer
-    keys, dlq = set(), []
-    c = consumer(settings, settings.kafka.topic_alerts, settings.kafka.topic_dlq, component="admin",
-                 consumer_timeout_ms=5000)
-    for m in c:
-        if m.topic == settings.kafka.topic_alerts:
-            keys.add(m.key.decode())
-            assert json.loads(m.value)["alert_id"] == m.key.decode()
-        else:
-            dlq.append(json.loads(m.value))
-    c.close()
+    from fxtrue.kafka import records
+    keys = set()
+    for m in records(settings, settings.kafka.topic_alerts, component="admin", idle_s=5):
+        keys.add(m.key.decode())
+        assert json.loads(m.value)["alert_id"] == m.key.decode()
+    dlq = [json.loads(m.value) for m in records(settings, settings.kafka.topic_dlq, component="admin", idle_s=5)]
     # Processing-time stale_feed alerts of pairs not seen since the restart are dated by the wall clock.
     days = {datetime(2026, 11, 5).date()} | {datetime.fromisoformat(k.split("|")[2].replace("Z", "+00:00")).date()
                                             for k in keys}

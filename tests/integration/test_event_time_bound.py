@@ -58,9 +58,7 @@ def test_far_future_and_1970_ticks_neither_stop_alerting_nor_survive_a_restart(s
     producer = kafka.producer(settings, component="admin")  # a raw client: it bypasses the producer's validation
 
     def send(values: list[bytes]) -> None:
-        for v in values:
-            producer.send(settings.kafka.topic_ticks, key=b"EUR/USD", value=v)
-        producer.flush()
+        assert kafka.send_all(producer, settings.kafka.topic_ticks, ((b"EUR/USD", v) for v in values)) == len(values)
 
     def start():
         return subprocess.Popen([FXTRUE, "stream"], env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
@@ -112,12 +110,11 @@ def test_far_future_and_1970_ticks_neither_stop_alerting_nor_survive_a_restart(s
         assert crossed_alert(base + 40_000), "alerts flow after a restart"
         assert all(w < base + 90_000 for w in watermarks().values()), watermarks()
     finally:
-        producer.close()
+        producer.flush(10)
         stop_stream(job)
 
-    consumer = kafka.consumer(settings, settings.kafka.topic_dlq, component="admin", consumer_timeout_ms=10_000,
-                              group_id=f"dlq-{time.time_ns()}")
-    dlq = {json.loads(json.loads(m.value)["raw"])["ts"]: json.loads(m.value)["reason"] for m in consumer}
-    consumer.close()
+    dlq = {json.loads(json.loads(m.value)["raw"])["ts"]: json.loads(m.value)["reason"]
+           for m in kafka.records(settings, settings.kafka.topic_dlq, component="admin",
+                                  group=f"dlq-{time.time_ns()}", idle_s=10)}
     assert dlq[PAST_MS] == "ts is before year 2000"
     assert dlq[FUTURE_MS].startswith("ts is ") and dlq[FUTURE_MS].endswith(" s ahead of its arrival (limit 60 s)")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import uuid
 
@@ -38,16 +39,11 @@ def sasl_kafka(base_settings, tmp_path_factory):
 
 
 def _consume(s, topic, component, group=None, **extra):
-    c = kafka.consumer(s, topic, component=component, group_id=group, consumer_timeout_ms=8000, **extra)
-    try:
-        return [m.value for m in c]
-    finally:
-        c.close()
+    return [m.value for m in kafka.records(s, topic, component=component, group=group, idle_s=8, **extra)]
 
 
 def test_components_log_in_with_their_own_users_and_acls(sasl_kafka):
-    from kafka import TopicPartition
-    from kafka.errors import KafkaError
+    from confluent_kafka import KafkaException
 
     s = sasl_kafka
     users = s.state_dir / "kafka" / "users"
@@ -59,48 +55,63 @@ def test_components_log_in_with_their_own_users_and_acls(sasl_kafka):
     # producer -> fx.ticks, streaming reads it back (in a group of its own prefix)
     tag = uuid.uuid4().hex[:8]
     p = kafka.producer(s, component="producer")
-    p.send(s.kafka.topic_ticks, key=b"EUR/USD", value=json.dumps({"tag": tag}).encode()).get(timeout=30)
-    p.close()
+    kafka.send(p, s.kafka.topic_ticks, json.dumps({"tag": tag}).encode(), key=b"EUR/USD")
     got = _consume(s, s.kafka.topic_ticks, "streaming", group=f"fxtrue-streaming-{tag}")
     assert any(tag.encode() in v for v in got)
 
     # ACLs: the producer may not read alerts, the dashboard may not write ticks, the streaming job may not
     # produce ticks, the producer may not join a consumer group
-    c = kafka.consumer(s, component="producer", consumer_timeout_ms=5000)
+    c = kafka.consumer(s, component="producer")
     try:
-        with pytest.raises(KafkaError, match="TopicAuthorizationFailed"):
-            c.end_offsets([TopicPartition(s.kafka.topic_alerts, 0)])
+        assert kafka.partitions(c, s.kafka.topic_ticks)  # it may see the topic it writes...
+        with pytest.raises(KafkaException, match="TOPIC_AUTHORIZATION_FAILED"):  # ...not the alerts
+            kafka.partitions(c, s.kafka.topic_alerts)
     finally:
         c.close()
-    with pytest.raises(KafkaError, match="GroupAuthorizationFailed"):
+    with pytest.raises(KafkaException, match="TOPIC_AUTHORIZATION_FAILED"):
+        kafka.end_offsets(s, s.kafka.topic_alerts, component="producer")
+    with pytest.raises(KafkaException, match="GROUP_AUTHORIZATION_FAILED"):
         _consume(s, s.kafka.topic_ticks, "producer", group=f"fxtrue-producer-{tag}")
-    with pytest.raises(KafkaError, match="GroupAuthorizationFailed"):  # groups only under its own prefixes
+    with pytest.raises(KafkaException, match="GROUP_AUTHORIZATION_FAILED"):  # groups only under its own prefixes
         _consume(s, s.kafka.topic_ticks, "streaming", group=f"other-{tag}")
     for component in ("dashboard", "streaming"):
-        prod = kafka.producer(s, component=component, max_block_ms=10000, delivery_timeout_ms=15000,
-                              request_timeout_ms=10000)
-        try:
-            with pytest.raises(KafkaError, match="Authorization"):
-                prod.send(s.kafka.topic_ticks, value=b"{}").get(timeout=30)
-        finally:
-            prod.close(timeout=5)
+        prod = kafka.producer(s, component=component, delivery_timeout_ms=15000)
+        with pytest.raises(KafkaException, match="TOPIC_AUTHORIZATION_FAILED"):
+            kafka.send(prod, s.kafka.topic_ticks, b"{}", timeout_s=30)
     # the dashboard reads alerts (empty is fine: it is allowed to)
     assert _consume(s, s.kafka.topic_alerts, "dashboard", group=f"fxtrue-dashboard-{tag}") == []
 
 
 def test_no_or_wrong_credentials_are_refused(sasl_kafka):
-    from kafka import KafkaProducer
-    from kafka.errors import KafkaError
+    """librdkafka does not fail at construction: a refused client's metadata request fails once the broker
+    hung up on it (PLAINTEXT against the SASL listener) or refused its login, which it reports as an error."""
+    import logging
+
+    from confluent_kafka import KafkaException
+    from confluent_kafka.admin import AdminClient
 
     s = sasl_kafka
-    base = {"bootstrap_servers": [s.kafka_bootstrap], "request_timeout_ms": 5000, "bootstrap_timeout_ms": 8000}
-    with pytest.raises(KafkaError, match="Unable to bootstrap"):  # PLAINTEXT against SASL listeners
-        KafkaProducer(**base).close()
+    base = {"bootstrap.servers": s.kafka_bootstrap, "socket.timeout.ms": 5000,
+            "logger": logging.getLogger("fxtrue.kafka.client")}
+
+    def refused(conf: dict) -> str:
+        """The errors librdkafka reported for a client of `conf` whose metadata request must fail."""
+        errors: list = []
+        client = AdminClient({**base, **conf, "error_cb": errors.append})
+        with pytest.raises(KafkaException, match="_TRANSPORT"):
+            client.list_topics(timeout=8)
+        client.poll(1)  # serves the error callbacks
+        return "\n".join(str(e) for e in errors)
+
+    refused({})  # PLAINTEXT against SASL listeners: the broker closes the connection
     user, password = kafka.credentials(s, "producer")
-    login = {"security_protocol": "SASL_PLAINTEXT", "sasl_mechanism": "SCRAM-SHA-512", "sasl_plain_username": user}
-    KafkaProducer(**base, **login, sasl_plain_password=password).close()  # the same login with its password
-    with pytest.raises(KafkaError, match="Unable to bootstrap"):
-        KafkaProducer(**base, **login, sasl_plain_password=password + "x").close()
+    login = {"security.protocol": "SASL_PLAINTEXT", "sasl.mechanism": "SCRAM-SHA-512", "sasl.username": user,
+             "sasl.password": password}
+    # the same login with its password: the broker answers at once
+    assert s.kafka.topic_ticks in AdminClient({**base, **login}).list_topics(timeout=8).topics
+    bad_login = r"(?i)_AUTHENTICATION.*SASL authentication error.*invalid credentials"
+    assert re.search(bad_login, refused({**login, "sasl.password": password + "x"})), "wrong password"
+    assert re.search(bad_login, refused({**login, "sasl.username": "fxtrue_nobody"})), "unknown user"
 
 
 def test_streaming_job_source_and_dlq_sink_use_the_streaming_credential(sasl_kafka, spark):
@@ -112,9 +123,7 @@ def test_streaming_job_source_and_dlq_sink_use_the_streaming_credential(sasl_kaf
 
     s = sasl_kafka
     tag = uuid.uuid4().hex[:8]
-    p = kafka.producer(s, component="producer")
-    p.send(s.kafka.topic_ticks, value=json.dumps({"spark": tag}).encode()).get(timeout=30)
-    p.close()
+    kafka.send(kafka.producer(s, component="producer"), s.kafka.topic_ticks, json.dumps({"spark": tag}).encode())
     q = (kafka_ticks(spark, s).select("raw").writeStream.format("memory").queryName(f"sasl_{tag}")
          .trigger(availableNow=True).start())
     q.awaitTermination(120)

@@ -30,15 +30,22 @@ def own_topics(settings):
     return s
 
 
-def consume_all(settings, topic, expected, timeout_s=60.0):
-    consumer = kafka.consumer(settings, topic, component="admin", consumer_timeout_ms=3000, group_id=None)
+def consume_all(settings, topic, expected, timeout_s=60.0) -> list[kafka.Record]:
+    """Every record of `topic` from its start (no consumer group): read until at least `expected` arrived and a
+    poll came back empty, or until `timeout_s`."""
+    from confluent_kafka import OFFSET_BEGINNING, KafkaException, TopicPartition
+
+    consumer = kafka.consumer(settings, component="admin")
     out = []
     deadline = time.monotonic() + timeout_s
     try:
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in kafka.partitions(consumer, topic)])
         while time.monotonic() < deadline:
-            got = consumer.poll(timeout_ms=1000, max_records=5000)
-            for records in got.values():
-                out.extend(records)
+            got = consumer.consume(5000, timeout=1.0)
+            for m in got:
+                if m.error() is not None:
+                    raise KafkaException(m.error())
+                out.append(kafka.Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.timestamp()[1]))
             if len(out) >= expected and not got:
                 break
     finally:

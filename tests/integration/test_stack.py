@@ -28,13 +28,9 @@ def test_kafka_produce_then_consume(settings):
     topic = own_topics(settings).kafka.topic_alerts
     producer = kafka.producer(settings, component="producer")
     sent = [{"n": i, "id": uuid.uuid4().hex} for i in range(50)]
-    for rec in sent:
-        producer.send(topic, key=b"k", value=json.dumps(rec).encode())
-    producer.flush(30)
-    producer.close()
-    consumer = kafka.consumer(settings, topic, component="admin", consumer_timeout_ms=10000, group_id=f"t-{uuid.uuid4().hex}")
-    got = [json.loads(m.value) for m in consumer]
-    consumer.close()
+    assert kafka.send_all(producer, topic, ((b"k", json.dumps(rec).encode()) for rec in sent)) == len(sent)
+    got = [json.loads(m.value) for m in kafka.records(settings, topic, component="admin",
+                                                       group=f"t-{uuid.uuid4().hex}", idle_s=10)]
     assert got == sent
 
 
@@ -71,10 +67,7 @@ def test_spark_structured_streaming_reads_the_kafka_topic(settings, spark):
     topic = own_topics(settings).kafka.topic_ticks
     producer = kafka.producer(settings, component="producer")
     ticks = [Tick("EUR/USD", 1_764_000_000_000 + i, 1.1 + i / 1e5, 1.1002 + i / 1e5, "sim", 1) for i in range(20)]
-    for t in ticks:
-        producer.send(topic, key=t.key(), value=t.to_json())
-    producer.flush(30)
-    producer.close()
+    assert kafka.send_all(producer, topic, ((t.key(), t.to_json()) for t in ticks)) == len(ticks)
     from fxtrue.frames import parse_kafka_ticks, valid_ticks
 
     stream = (spark.readStream.format("kafka").option("kafka.bootstrap.servers", settings.kafka_bootstrap)
@@ -125,8 +118,7 @@ def test_stack_lifecycle_survives_kill_9(spare_stack):
     sess.execute("INSERT INTO heartbeats_by_job (job, status) VALUES ('durable', 'before-crash')")
     sess.cluster.shutdown()
     producer = kafka.producer(s, component="producer")
-    producer.send(s.kafka.topic_ticks, key=b"k", value=b"durable").get(30)
-    producer.close()
+    kafka.send(producer, s.kafka.topic_ticks, b"durable", key=b"k")
 
     # crash both services
     for svc in (KafkaService(s), CassandraService(s)):
@@ -140,9 +132,7 @@ def test_stack_lifecycle_survives_kill_9(spare_stack):
     sess = cassandra.connect(s, component=cassandra.ADMIN, keyspace="fxtrue", wait_s=30)
     assert sess.execute("SELECT status FROM heartbeats_by_job WHERE job = 'durable'").one().status == "before-crash"
     sess.cluster.shutdown()
-    consumer = kafka.consumer(s, s.kafka.topic_ticks, component="admin", consumer_timeout_ms=10000)
-    assert [m.value for m in consumer] == [b"durable"]
-    consumer.close()
+    assert [m.value for m in kafka.records(s, s.kafka.topic_ticks, component="admin", idle_s=10)] == [b"durable"]
 
     new_pids = [st.pid for st in recovered]
     stack.down(s, progress=log.append)  # returns once every process it stopped is gone

@@ -24,6 +24,8 @@ settings, cql = module_world("k")
 
 
 def test_a_crossed_quote_is_one_alert_row_from_the_tick_query_to_its_closed_window(settings, cql, tmp_path):
+    from confluent_kafka import KafkaException
+
     from fxtrue import kafka
     from jobs.streaming.sinks import alert_of_json
 
@@ -31,21 +33,23 @@ def test_a_crossed_quote_is_one_alert_row_from_the_tick_query_to_its_closed_wind
     job = subprocess.Popen([FXTRUE, "stream"], env=stream_env(settings, FXTRUE_SPARK_TICK_MODE="realtime"),
                            stdout=open(log, "ab"), stderr=subprocess.STDOUT, start_new_session=True)
     producer = kafka.producer(settings, component="admin", linger_ms=0)
-    alerts = kafka.consumer(settings, settings.kafka.topic_alerts, component="admin", group_id=f"t-{time.time_ns()}")
+    alerts = kafka.consumer(settings, component="admin", group=f"t-{time.time_ns()}")
+    alerts.subscribe([settings.kafka.topic_alerts])
     records: list[dict] = []
 
     def send(crossed: bool) -> None:
         now = now_epoch_ms()
         bid, ask = (1.08610, 1.08600) if crossed else (1.08600, 1.08604)
-        producer.send(settings.kafka.topic_ticks, key=b"EUR/USD", value=Tick("EUR/USD", now, bid, ask, "sim",
-                                                                              now).to_json())
-        producer.flush()
+        kafka.send(producer, settings.kafka.topic_ticks, Tick("EUR/USD", now, bid, ask, "sim", now).to_json(),
+                   key=b"EUR/USD")
 
     def poll() -> None:
         if job.poll() is not None:
             pytest.fail(f"streaming job exited ({job.returncode}):\n{log.read_text()[-5000:]}")
-        for msgs in alerts.poll(timeout_ms=500).values():
-            records.extend({**alert_of_json(m.value), "kafka_ts": m.timestamp} for m in msgs)
+        for m in alerts.consume(500, timeout=0.5):
+            if m.error() is not None:
+                raise KafkaException(m.error())
+            records.append({**alert_of_json(m.value()), "kafka_ts": m.timestamp()[1]})
 
     try:
         # A crossed quote every second until the tick query, started at the end of fx.ticks, judges one.
@@ -67,7 +71,7 @@ def test_a_crossed_quote_is_one_alert_row_from_the_tick_query_to_its_closed_wind
             poll()
             time.sleep(0.5)
     finally:
-        producer.close()
+        producer.flush(10)
         alerts.close()
         stop_stream(job)
 

@@ -73,7 +73,7 @@ def test_clients_log_in_as_their_component_only_with_the_option(tmp_path):
     off = _settings(tmp_path)
     for component in kafka.COMPONENTS:  # option off: unchanged PLAINTEXT clients, whatever the component
         conf = kafka.client_config(off, component=component)
-        assert conf["security_protocol"] == "PLAINTEXT" and "sasl_mechanism" not in conf
+        assert conf["security.protocol"] == "PLAINTEXT" and "sasl.mechanism" not in conf
         assert kafka.spark_options(off, component=component) == {
             "kafka.bootstrap.servers": "127.0.0.1:9092", "kafka.security.protocol": "PLAINTEXT"}
 
@@ -86,12 +86,12 @@ def test_clients_log_in_as_their_component_only_with_the_option(tmp_path):
     credentials.write_private(kafka.user_file(on, "producer"), 'username = "fxtrue_producer"\npassword = "p-pw"\n')
     kafka.ensure_admin_credential(on)
     conf = kafka.client_config(on, component="producer")
-    assert (conf["security_protocol"], conf["sasl_mechanism"], conf["sasl_plain_username"],
-            conf["sasl_plain_password"]) == ("SASL_PLAINTEXT", "SCRAM-SHA-512", "fxtrue_producer", "p-pw")
+    assert (conf["security.protocol"], conf["sasl.mechanism"], conf["sasl.username"],
+            conf["sasl.password"]) == ("SASL_PLAINTEXT", "SCRAM-SHA-512", "fxtrue_producer", "p-pw")
     opts = kafka.spark_options(on, component="producer")
     assert opts["kafka.security.protocol"] == "SASL_PLAINTEXT" and opts["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
     assert 'ScramLoginModule required username="fxtrue_producer" password="p-pw";' in opts["kafka.sasl.jaas.config"]
-    assert kafka.client_config(on, component="admin")["sasl_plain_username"] == "fxtrue_admin"
+    assert kafka.client_config(on, component="admin")["sasl.username"] == "fxtrue_admin"
     with pytest.raises(ValueError, match="unknown Kafka component"):
         kafka.client_config(on, component="nobody")
 
@@ -100,7 +100,7 @@ def test_clients_log_in_as_their_component_only_with_the_option(tmp_path):
                         FXTRUE_KAFKA_SASL_MECHANISM="SCRAM-SHA-512", FXTRUE_KAFKA_SASL_USERNAME="ops",
                         FXTRUE_KAFKA_SASL_PASSWORD="o")
     conf = kafka.client_config(cluster, component="producer")
-    assert (conf["security_protocol"], conf["sasl_plain_username"]) == ("SASL_SSL", "ops")
+    assert (conf["security.protocol"], conf["sasl.username"]) == ("SASL_SSL", "ops")
 
 
 def test_admin_credential_is_private_and_stable(tmp_path):

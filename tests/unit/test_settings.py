@@ -126,5 +126,5 @@ def test_kafka_clients_and_spark_share_security_settings():
     assert opts["kafka.bootstrap.servers"] == "b-1:9096" and opts["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
     assert 'ScramLoginModule required username="fx" password="se\\"cret";' in opts["kafka.sasl.jaas.config"]
     conf = client_config(msk, component="producer")
-    assert (conf["security_protocol"], conf["sasl_plain_username"], conf["sasl_plain_password"]) == (
+    assert (conf["security.protocol"], conf["sasl.username"], conf["sasl.password"]) == (
         "SASL_SSL", "fx", 'se"cret')
