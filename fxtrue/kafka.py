@@ -333,6 +333,11 @@ class Record(NamedTuple):
     value: bytes | None
     timestamp_ms: int
 
+    @classmethod
+    def of(cls, msg) -> "Record":
+        """A confluent_kafka Message (without error) as a Record."""
+        return cls(msg.topic(), msg.partition(), msg.offset(), msg.key(), msg.value(), msg.timestamp()[1])
+
 
 def consumer(settings: Settings, *, component: str, group: str | None = None, **overrides: Any):
     """A confluent_kafka Consumer of `component`, reading from the earliest offset, committing nothing
@@ -376,7 +381,7 @@ def records(settings: Settings, topic: str, *, component: str, group: str | None
             for m in msgs:
                 if m.error() is not None:
                     raise KafkaException(m.error())
-                yield Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.timestamp()[1])
+                yield Record.of(m)
             if msgs:
                 last = time.monotonic()
     finally:

@@ -200,7 +200,8 @@ def tick_reason(values: dict[str, Any], pairs: tuple[str, ...] = TRUEFX_PAIRS) -
 
 
 # CHECK_ORDER after "pair" and "source", as (field, ((check, reason), ...)) or ("high>=low", None).
-assert CHECK_ORDER[:2] == ("pair", "source")
+if CHECK_ORDER[:2] != ("pair", "source"):  # tick_reason checks these two first, by name
+    raise RuntimeError(f"tick_reason expects CHECK_ORDER to start with pair, source: {CHECK_ORDER}")
 _PY_STEPS = tuple((step, None if step == "high>=low" else tuple((r.py, r.reason) for r in FIELD_RULES[step]))
                   for step in CHECK_ORDER[2:])
 

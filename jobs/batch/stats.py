@@ -166,15 +166,19 @@ class StatsResult:
     seconds: float
 
 
-def source_kind_of(ticks: DataFrame, source: Sequence[str] | None) -> str:
-    """What capture the ticks come from (fxtrue.thresholds.SOURCE_KINDS): simulator ticks -> "sim", ticks
-    polled from the live TrueFX API -> "polled", history files (every tick) -> "history"."""
-    if source and list(source) != ["lake"]:
+def source_counts(ticks: DataFrame) -> dict[str | None, int]:
+    """Ticks per `source` column value: one pass gives both the tick count and the capture kind."""
+    return {r["source"]: int(r["count"]) for r in ticks.groupBy("source").count().collect()}
+
+
+def source_kind_of(counts: dict[str | None, int], source: Sequence[str] | None) -> str:
+    """What capture the ticks come from (fxtrue.thresholds.SOURCE_KINDS), from their `source_counts`: mostly
+    simulator ticks -> "sim", ticks polled from the live TrueFX API -> "polled", history files (every tick) or
+    nothing -> "history"."""
+    if (source and list(source) != ["lake"]) or not counts:
         return "history"
-    row = ticks.groupBy("source").count().orderBy(F.desc("count")).first()
-    if row is None:
-        return "history"
-    return {"sim": "sim", "truefx": "polled"}.get(row["source"], "history")
+    most = max(counts, key=lambda k: (counts[k], str(k)))
+    return {"sim": "sim", "truefx": "polled"}.get(most, "history")
 
 
 def compute(spark: SparkSession, settings: Settings, date_from: date, date_to: date,
@@ -186,9 +190,10 @@ def compute(spark: SparkSession, settings: Settings, date_from: date, date_to: d
     began = time.monotonic()
     if ticks is None:
         ticks = read_ticks(spark, settings, date_from, date_to, source)
-    tick_count = ticks.count()
+    counts = source_counts(ticks)  # one scan for the count and the kind
+    tick_count = sum(counts.values())
     progress(f"{tick_count:,} ticks in {date_from} .. {date_to}")
-    kind = source_kind_of(ticks, source)
+    kind = source_kind_of(counts, source)
     from fxtrue.detectors.statistics import pair_window_aggregates
 
     # Cached twice: the five detectors read the pair-window aggregates, both bucketings read the windows.

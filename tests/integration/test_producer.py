@@ -45,7 +45,7 @@ def consume_all(settings, topic, expected, timeout_s=60.0) -> list[kafka.Record]
             for m in got:
                 if m.error() is not None:
                     raise KafkaException(m.error())
-                out.append(kafka.Record(m.topic(), m.partition(), m.offset(), m.key(), m.value(), m.timestamp()[1]))
+                out.append(kafka.Record.of(m))
             if len(out) >= expected and not got:
                 break
     finally:

@@ -81,6 +81,16 @@ def test_build_thresholds_records_provenance_and_checks_the_source_kind():
                          code_version="")
 
 
+def test_source_kind_is_the_most_common_capture_of_the_lake():
+    from jobs.batch.stats import source_kind_of
+
+    assert source_kind_of({"sim": 900, "truefx": 100}, None) == "sim"
+    assert source_kind_of({"sim": 10, "truefx": 100, "replay": 50}, ["lake"]) == "polled"
+    assert source_kind_of({"replay": 100, "sim": 99}, None) == "history"
+    assert source_kind_of({"sim": 5}, ["/data/EURUSD-2026-11.zip"]) == "history"  # files are history
+    assert source_kind_of({}, None) == "history"
+
+
 def test_expected_keys_cover_pairs_triangles_and_hours():
     keys = expected_keys(["EUR/USD", "USD/JPY"], ["T1"])
     assert len(keys) == (5 * 2 + 1) * 24
