@@ -287,6 +287,17 @@ def producer(settings: Settings, *, component: str, **overrides: Any):
     return Producer({**client_config(settings, component=component), **PRODUCER_CONFIG, **_options(overrides)})
 
 
+def produce(client, topic: str, value: bytes, key: bytes | None, on_delivery: Callable) -> None:
+    """Hand one record to a confluent_kafka Producer; when its local queue is full, serve delivery reports
+    until there is room instead of dropping the record (the one place that waits on BufferError)."""
+    while True:
+        try:
+            client.produce(topic, value=value, key=key, on_delivery=on_delivery)
+            return
+        except BufferError:
+            client.poll(0.1)
+
+
 def send_all(client, topic: str, items: Iterable[tuple[bytes | None, bytes]], timeout_s: float = 60.0) -> int:
     """Produce every (key, value) of `items` and wait for all acknowledgements; raises KafkaException on the
     first refused record and TimeoutError when some got no answer in time (one-off writes: tests, the alert
@@ -303,12 +314,7 @@ def send_all(client, topic: str, items: Iterable[tuple[bytes | None, bytes]], ti
 
     n = 0
     for key, value in items:
-        while True:
-            try:
-                client.produce(topic, value=value, key=key, on_delivery=delivered)
-                break
-            except BufferError:  # the local queue is full: serve acknowledgements, then try again
-                client.poll(0.1)
+        produce(client, topic, value, key, delivered)
         n += 1
     client.flush(timeout_s)
     if errors:

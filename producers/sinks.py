@@ -80,15 +80,13 @@ class KafkaSink:
     def _send(self, topic: str, key: bytes | None, value: bytes) -> None:
         from confluent_kafka import KafkaException
 
-        while True:
-            try:
-                self.producer.produce(topic, value=value, key=key, on_delivery=self._delivered)
-                break
-            except BufferError:  # librdkafka's queue is full: serve delivery reports until there is room
-                self.producer.poll(0.1)
-            except KafkaException as exc:  # e.g. a fatal idempotence error: counted and queued again
-                self._failed(topic, key, value, exc)
-                return
+        from fxtrue import kafka
+
+        try:
+            kafka.produce(self.producer, topic, value, key, self._delivered)
+        except KafkaException as exc:  # e.g. a fatal idempotence error: counted and queued again
+            self._failed(topic, key, value, exc)
+            return
         with self.lock:
             self.stats["in_flight"] += 1
 

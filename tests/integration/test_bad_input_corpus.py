@@ -211,8 +211,8 @@ def test_spark_parser_and_dlq_over_kafka(settings, spark):
     init(s, cassandra=False, progress=lambda m: None)
     corpus = entries("kafka")
     producer = kafka.producer(s, component="producer", message_max_bytes=2 * 1024 * 1024)
-    for e in corpus:
-        kafka.send(producer, s.kafka.topic_ticks, input_bytes(e), key=e["id"].encode())
+    sent = kafka.send_all(producer, s.kafka.topic_ticks, ((e["id"].encode(), input_bytes(e)) for e in corpus))
+    assert sent == len(corpus)  # one partition, one idempotent producer: offset order = corpus order
 
     raw = (spark.read.format("kafka").option("kafka.bootstrap.servers", s.kafka_bootstrap)
            .option("subscribe", s.kafka.topic_ticks).option("startingOffsets", "earliest").load())
