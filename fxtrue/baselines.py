@@ -2,7 +2,7 @@
 
 A bucket is (detector, subject, UTC hour-of-day). Its statistics (`BucketStats`) come from the batch job
 (jobs/batch/stats.py) over every window of that hour in the source range, zero-tick windows included; the
-same definitions are computed here by `summarize` on a plain list, for tests and small data.
+statistics of a bucket are defined once, here (`summarize`), and the batch job applies that to each bucket.
 
 Rules (k and floors from settings.detectors; MAD scaled by 1.4826 estimates sigma for normal data, and keeps
 the bound honest when a few outliers inflate std):
@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Iterable, Sequence
 
+import numpy as np
+
 from fxtrue.settings import DetectorSettings
 from fxtrue.thresholds import SOURCE_KINDS, ThresholdRow, Thresholds, new_version_id
 
@@ -70,30 +72,47 @@ class BucketStats:
     max: float
 
 
-def percentile(sorted_values: Sequence[float], q: float) -> float:
-    """Linear-interpolation percentile (q in [0, 1]) of sorted values: the definition Spark's exact
-    `percentile` uses."""
-    if not sorted_values:
-        return float("nan")
-    pos = q * (len(sorted_values) - 1)
-    lo = math.floor(pos)
-    hi = min(lo + 1, len(sorted_values) - 1)
+def percentiles(sorted_values: np.ndarray, qs: Sequence[float]) -> np.ndarray:
+    """Linear-interpolation percentiles (each q in [0, 1]) of sorted values: position q*(n-1) between the two
+    nearest values, the definition of Spark's exact `percentile`. NaN for no values."""
+    if len(sorted_values) == 0:
+        return np.full(len(qs), np.nan)
+    pos = np.asarray(qs, dtype=float) * (len(sorted_values) - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, len(sorted_values) - 1)
     return sorted_values[lo] + (sorted_values[hi] - sorted_values[lo]) * (pos - lo)
 
 
-def summarize(detector: str, subject: str, hour: int, values: Iterable[float]) -> BucketStats:
-    """The bucket statistics of a list of window values (sample std; NaN where undefined)."""
-    xs = sorted(float(v) for v in values)
+def percentile(sorted_values: Sequence[float], q: float) -> float:
+    """One linear-interpolation percentile (q in [0, 1]) of sorted values (see `percentiles`)."""
+    return float(percentiles(np.asarray(sorted_values, dtype=float), [q])[0])
+
+
+def summarize(detector: str, subject: str, hour: int, values: Iterable[float] | np.ndarray) -> BucketStats:
+    """The bucket statistics of a detector's window values: n, mean, sample std, median, MAD (median absolute
+    deviation from the median), p99, p99.9 and max; NaN where undefined (std of one value, all of none). The
+    one definition: the batch job applies it to every bucket (jobs/batch/stats.bucket_statistics)."""
+    xs = np.sort(np.asarray(values if isinstance(values, np.ndarray) else list(values), dtype=float))
     n = len(xs)
     if n == 0:
         nan = float("nan")
         return BucketStats(detector, subject, hour, 0, nan, nan, nan, nan, nan, nan, nan)
-    mean = sum(xs) / n
-    std = math.sqrt(sum((x - mean) ** 2 for x in xs) / (n - 1)) if n > 1 else float("nan")
-    median = percentile(xs, 0.5)
-    mad = percentile(sorted(abs(x - median) for x in xs), 0.5)
-    return BucketStats(detector, subject, hour, n, mean, std, median, mad,
-                       percentile(xs, 0.99), percentile(xs, 0.999), xs[-1])
+    mean = float(xs.mean())
+    std = float(xs.std(ddof=1)) if n > 1 else float("nan")
+    median, p99, p999 = (float(v) for v in percentiles(xs, (0.5, 0.99, 0.999)))
+    mad = float(percentiles(np.sort(np.abs(xs - median)), (0.5,))[0])
+    return BucketStats(detector, subject, hour, n, mean, std, median, mad, p99, p999, float(xs[-1]))
+
+
+def summarize_subject(detector: str, subject: str, hours: np.ndarray, values: np.ndarray) -> list[BucketStats]:
+    """Every bucket of one (detector, subject): one per UTC hour present in `hours`, plus all hours pooled
+    (hour ALL_HOURS). `values` are the windows' statistics, aligned with `hours`; NaN (a null statistic) is
+    not an observation, as Spark's aggregates skip nulls."""
+    hours = np.asarray(hours)
+    values = np.asarray(values, dtype=float)
+    seen = ~np.isnan(values)
+    out = [summarize(detector, subject, int(h), values[(hours == h) & seen]) for h in np.unique(hours)]
+    return out + [summarize(detector, subject, ALL_HOURS, values[seen])]
 
 
 @dataclass(frozen=True)

@@ -61,5 +61,5 @@ def print_status(st, settings: Settings) -> None:
     rss = f", rss {st.rss_mb:.0f} MB" if st.rss_mb else ""
     print(f"  airflow    {state:<10} pid {st.pid or '-'}{rss}; {st.url}; {st.detail}")
     print(f"             log {st.log}")
-    user, password = airflow_local.ensure_credentials(settings)
-    print(f"             login {user} / {password} (kept in {airflow_local.passwords_file(settings)})")
+    user, _ = airflow_local.ensure_credentials(settings)  # never printed: status output ends up in logs
+    print(f"             login {user}, password in {airflow_local.passwords_file(settings)} (mode 600)")

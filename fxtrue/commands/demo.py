@@ -169,7 +169,7 @@ class Demo:
         self.started.append("airflow")
         status = airflow_local.up(s, progress=self.say)
         self.airflow_ready_at = datetime.now(timezone.utc)
-        user, password = airflow_local.ensure_credentials(s)
+        user, _ = airflow_local.ensure_credentials(s)
 
         self.step("dashboard")
         self.start_dashboard()
@@ -178,7 +178,8 @@ class Demo:
         self.say("")
         self.say("FXTrue demo is up:")
         self.say(f"  dashboard   {dash}   (local-only: no login, this machine only)")
-        self.say(f"  Airflow UI  {status.url}   login {user} / {password}")
+        # the password stays in its mode-600 file: this output is also written to demo.log
+        self.say(f"  Airflow UI  {status.url}   login {user}, password in {airflow_local.passwords_file(s)}")
         self.say(f"  logs        {s.log_dir}  (producer.log, streaming.log, airflow.log, dashboard.log)")
         self.say(f"  injected manipulations: {self.dir / 'live-labels.csv'}")
         self.say("  Ctrl-C stops everything but the stack")

@@ -12,6 +12,7 @@ Submitted by path (Airflow, spark-submit) or run in-process by `fxtrue stats`:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -20,11 +21,10 @@ from typing import Callable, Sequence
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fxtrue.baselines import ALL_HOURS, TICK_RATE, BucketStats, expected_keys
+from fxtrue.baselines import TICK_RATE, BucketStats, expected_keys
 from fxtrue.market_calendar import market_open
 from fxtrue.settings import Settings
 
-KEYS = ("detector", "subject", "hour")
 STATS_FIELDS = ("detector", "subject", "hour", "n", "mean", "std", "median", "mad", "p99", "p999", "max")
 _TWO_DAYS_S = 2 * 86400
 
@@ -100,26 +100,28 @@ def with_zero_tick_windows(grid: DataFrame) -> Callable[[DataFrame], DataFrame]:
     return apply
 
 
-def bucket_statistics(stats: DataFrame, pooled: bool = False) -> DataFrame:
-    """Window statistics -> per (detector, subject, hour): n, mean, std (sample), median, MAD, p99, p999, max.
-    `pooled`: per (detector, subject) over all hours instead, with hour = ALL_HOURS (-1).
+BUCKET_SCHEMA = ("detector string, subject string, hour int, n long, mean double, std double, median double, "
+                 "mad double, p99 double, p999 double, max double")
 
-    Exact percentiles (linear interpolation, as fxtrue.baselines.percentile): a bucket holds at most a few
-    thousand windows per week of history, so exactness is cheap and the results are hand-checkable.
-    """
-    if pooled:
-        stats = stats.withColumn("hour", F.lit(ALL_HOURS))
-    v = F.col("value").cast("double")
-    first = (stats.groupBy(*KEYS)
-                  .agg(F.count(v).alias("n"), F.avg(v).alias("mean"), F.stddev_samp(v).alias("std"),
-                       F.percentile(v, [0.5, 0.99, 0.999]).alias("q"),
-                       F.max(v).alias("max")))
-    first = first.select(*KEYS, "n", "mean", "std", F.col("q")[0].alias("median"), F.col("q")[1].alias("p99"),
-                         F.col("q")[2].alias("p999"), "max")
-    mad = (stats.join(first.select(*KEYS, "median"), list(KEYS))
-                .groupBy(*KEYS)
-                .agg(F.percentile(F.abs(v - F.col("median")), 0.5).alias("mad")))
-    return first.join(mad, list(KEYS)).select(*STATS_FIELDS)
+
+def _summarize_group(key, windows):  # (detector, subject), its windows as pandas -> its buckets as pandas
+    import pandas as pd
+
+    from fxtrue.baselines import summarize_subject
+
+    detector, subject = key
+    rows = summarize_subject(detector, subject, windows["hour"].to_numpy(), windows["value"].to_numpy())
+    return pd.DataFrame([dataclasses.astuple(r) for r in rows], columns=list(STATS_FIELDS))
+
+
+def bucket_statistics(stats: DataFrame) -> DataFrame:
+    """Window statistics -> per (detector, subject, hour), and per (detector, subject) over all hours (hour =
+    ALL_HOURS): n, mean, std (sample), median, MAD, p99, p999, max, exactly as fxtrue.baselines.summarize
+    defines them. One shuffle: each (detector, subject)'s windows (a few tens of thousands per week of history)
+    go to one Python worker as Arrow columns, where numpy sorts each bucket once."""
+    return (stats.select("detector", "subject", "hour", F.col("value").cast("double").alias("value"))
+                 .groupBy("detector", "subject")
+                 .applyInPandas(_summarize_group, BUCKET_SCHEMA))
 
 
 def bucket_stats_rows(df: DataFrame) -> list[BucketStats]:
@@ -196,13 +198,12 @@ def compute(spark: SparkSession, settings: Settings, date_from: date, date_to: d
     kind = source_kind_of(counts, source)
     from fxtrue.detectors.statistics import pair_window_aggregates
 
-    # Cached twice: the five detectors read the pair-window aggregates, both bucketings read the windows.
+    # Cached: the five detectors each read the pair-window aggregates.
     aggs = pair_window_aggregates(ticks, settings.detectors).cache()
-    windows = batch_window_statistics(ticks, settings, date_from, date_to, aggregates=aggs).cache()
     try:
-        rows = bucket_stats_rows(bucket_statistics(windows)) + bucket_stats_rows(bucket_statistics(windows, True))
+        rows = bucket_stats_rows(bucket_statistics(
+            batch_window_statistics(ticks, settings, date_from, date_to, aggregates=aggs)))
     finally:
-        windows.unpersist()
         aggs.unpersist()
     progress(f"{len(rows):,} buckets (detector x subject x hour) in {time.monotonic() - began:.1f} s")
     return StatsResult(rows, tick_count, kind, time.monotonic() - began)

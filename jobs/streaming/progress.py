@@ -1,5 +1,5 @@
-"""Progress and health: every micro-batch's progress (batch id, input and processed rows/s, duration,
-watermark, state size) is logged and written to the job's heartbeat (heartbeats_by_job, job "streaming")."""
+"""Progress and health: every micro-batch's progress (batch id, input and processed rows/s, duration and
+where it went, watermark, state size) is logged and written to the job's heartbeat (heartbeats_by_job, job "streaming")."""
 
 from __future__ import annotations
 
@@ -31,6 +31,18 @@ def progress_metrics(p) -> dict[str, float]:
     }
 
 
+# Where a micro-batch's time goes (StreamingQueryProgress.durationMs), in the order a trigger runs them.
+DURATION_PARTS = (("latestOffset", "offsets"), ("queryPlanning", "planning"), ("walCommit", "wal"),
+                  ("addBatch", "run"), ("commitOffsets", "commit"))
+
+
+def duration_parts(duration_ms: dict | None) -> str:
+    """'offsets 12, planning 340, wal 25, run 6100, commit 30 ms' (the parts Spark reported), or ''."""
+    d = duration_ms or {}
+    parts = [f"{short} {int(d[key])}" for key, short in DURATION_PARTS if d.get(key) is not None]
+    return ", ".join(parts) + " ms" if parts else ""
+
+
 class ProgressListener(StreamingQueryListener):
     """Logs each progress and hands the job-wide metrics to `beat(metrics, info)`."""
 
@@ -49,10 +61,10 @@ class ProgressListener(StreamingQueryListener):
         p = event.progress
         m = progress_metrics(p)
         watermark = (p.eventTime or {}).get("watermark", "")
-        log.info("%s batch %d: %d rows, %.0f rows/s in, %.0f rows/s processed, %d ms, watermark %s, "
+        log.info("%s batch %d: %d rows, %.0f rows/s in, %.0f rows/s processed, %d ms (%s), watermark %s, "
                  "state %d rows", p.name, p.batchId, p.numInputRows or 0, p.inputRowsPerSecond or 0.0,
-                 p.processedRowsPerSecond or 0.0, m[f"{p.name}.batch_duration_ms"], watermark or "-",
-                 m[f"{p.name}.state_rows"])
+                 p.processedRowsPerSecond or 0.0, m[f"{p.name}.batch_duration_ms"],
+                 duration_parts(p.durationMs) or "-", watermark or "-", m[f"{p.name}.state_rows"])
         with self._lock:
             self.metrics.update(m)
             if watermark:

@@ -211,38 +211,34 @@ def test_streaming_job_killed_five_times_during_a_replay(fault_stack, history_di
         stop_jobs(s)
 
 
-def _restart_mid_stream(fault_stack, history, clean_run, spark, service_cls, tag):
+def test_cassandra_then_kafka_restarted_mid_stream(fault_stack, history_dir, clean_run, spark):
+    """Both stores restarted in one replay, one after the other while ticks flow: Cassandra once a fifth of
+    the day is in the lake, the Kafka broker once three fifths are (after Cassandra is back). The replay is
+    paced to last twice as long as the others so that both restarts land mid-stream."""
     from fxtrue import stack
+    from fxtrue.stack.services import CassandraService, KafkaService
 
-    s, env = scenario(fault_stack, history, tag, speed=paced_speed())
+    history, _ = history_dir
+    s, env = scenario(fault_stack, history, "stores", speed=DAY_S / (2 * REPLAY_SECONDS))
     try:
         supervise(s, env)
-        deadline = time.monotonic() + 300
-        while time.monotonic() < deadline and lake_rows(spark, s)[0] < clean_run["sent"] // 5:
-            supervise(s, env, (STREAMING,))
-            time.sleep(3)
-        svc = service_cls(s)
-        print(f"[fault] restarting {svc.name} with {lake_rows(spark, s)[0]} rows in the lake")
-        svc.stop(progress=print)
-        time.sleep(10)
-        svc.start(progress=print)
-        assert all(st.healthy for st in stack.status(s))
+        for service_cls, share in ((CassandraService, 1 / 5), (KafkaService, 3 / 5)):
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline and lake_rows(spark, s)[0] < clean_run["sent"] * share:
+                supervise(s, env, (STREAMING,))
+                time.sleep(3)
+            svc = service_cls(s)
+            rows = lake_rows(spark, s)[0]
+            assert rows < clean_run["sent"], f"{svc.name} would be restarted after the replay ended"
+            print(f"[fault] restarting {svc.name} with {rows} rows in the lake")
+            svc.stop(progress=print)
+            time.sleep(10)
+            svc.start(progress=print)
+            assert all(st.healthy for st in stack.status(s))
         wait_until_settled(s, env, clean_run["last_ms"], timeout_s=900)
         check_exact(spark, s, clean_run)
     finally:
         stop_jobs(s)
-
-
-def test_cassandra_restarted_mid_stream(fault_stack, history_dir, clean_run, spark):
-    from fxtrue.stack.services import CassandraService
-
-    _restart_mid_stream(fault_stack, history_dir[0], clean_run, spark, CassandraService, "cass")
-
-
-def test_kafka_broker_restarted_mid_stream(fault_stack, history_dir, clean_run, spark):
-    from fxtrue.stack.services import KafkaService
-
-    _restart_mid_stream(fault_stack, history_dir[0], clean_run, spark, KafkaService, "kafka")
 
 
 def test_producer_killed_and_brought_back_by_the_supervisor(fault_stack, history_dir, clean_run, spark):

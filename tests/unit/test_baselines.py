@@ -8,7 +8,7 @@ from datetime import date, datetime
 
 import pytest
 
-from fxtrue.baselines import (CROSS_RATE, TICK_RATE, TICK_RATE_LOW, BucketStats, build_thresholds,
+from fxtrue.baselines import (ALL_HOURS, CROSS_RATE, TICK_RATE, TICK_RATE_LOW, BucketStats, build_thresholds,
                               expected_keys, lower_threshold, percentile, summarize, threshold_rows,
                               upper_threshold)
 from fxtrue.market_calendar import is_market_open, open_hours
@@ -135,8 +135,10 @@ def test_zero_tick_windows_count_in_the_tick_rate_buckets(spark, one_pair):
     stats = batch_window_statistics(ticks, one_pair, day, day)
     buckets = {(s.detector, s.subject, s.hour): s for s in bucket_stats_rows(bucket_statistics(stats))}
 
-    # Every hour of the day has a tick_rate bucket of all 360 ten-second windows, empty ones as 0.
-    assert {h for (d, _, h) in buckets if d == TICK_RATE} == set(range(24))
+    # Every hour of the day has a tick_rate bucket of all 360 ten-second windows, empty ones as 0; the subject
+    # pooled over all hours (ALL_HOURS) holds the day's 8,640.
+    assert {h for (d, _, h) in buckets if d == TICK_RATE} == set(range(24)) | {ALL_HOURS}
+    assert buckets[(TICK_RATE, "EUR/USD", ALL_HOURS)].n == 8640
     h0 = buckets[(TICK_RATE, "EUR/USD", 0)]
     expected = summarize(TICK_RATE, "EUR/USD", 0, [3, 1] + [0] * 358)
     assert h0.n == 360
@@ -195,3 +197,68 @@ def test_stale_feed_bound_covers_the_exponential_tail_of_quote_gaps():
     # a busy pair: the floor (stale_after_seconds) still decides
     busy = summarize(STALE_FEED, "EUR/USD", 3, [rng.expovariate(1.0) for _ in range(5000)])
     assert threshold_row(busy, cfg).threshold == cfg.stale_after_seconds
+
+
+# -- the batch job's bucket statistics against the aggregates it replaced ---------------------------------
+
+def _spark_aggregate_buckets(stats):
+    """Reference: the bucket statistics as the batch job computed them before one pass of numpy per subject
+    (2026-12-02): Spark's count/avg/stddev_samp/max, its exact `percentile`, MAD by a join on the median; hourly
+    and pooled."""
+    from pyspark.sql import functions as F
+
+    from fxtrue.baselines import ALL_HOURS
+    from jobs.batch.stats import STATS_FIELDS, bucket_stats_rows
+
+    keys = ["detector", "subject", "hour"]
+    out = []
+    for frame in (stats, stats.withColumn("hour", F.lit(ALL_HOURS))):
+        v = F.col("value").cast("double")
+        first = (frame.groupBy(*keys).agg(F.count(v).alias("n"), F.avg(v).alias("mean"),
+                                          F.stddev_samp(v).alias("std"),
+                                          F.percentile(v, [0.5, 0.99, 0.999]).alias("q"), F.max(v).alias("max"))
+                 .select(*keys, "n", "mean", "std", F.col("q")[0].alias("median"), F.col("q")[1].alias("p99"),
+                         F.col("q")[2].alias("p999"), "max"))
+        mad = (frame.join(first.select(*keys, "median"), keys).groupBy(*keys)
+               .agg(F.percentile(F.abs(v - F.col("median")), 0.5).alias("mad")))
+        out += bucket_stats_rows(first.join(mad, keys).select(*STATS_FIELDS))
+    return out
+
+
+def test_bucket_statistics_and_thresholds_agree_with_the_spark_aggregates(spark, tmp_path):
+    """On a simulated day with injected manipulations (every detector, zero-tick windows, a cross rate): the
+    same buckets, each statistic equal up to floating-point rounding, and the thresholds built from them equal."""
+    from fxtrue.history import read_history
+    from fxtrue.simulator import default_schedule, simulate_files
+    from jobs.batch.stats import batch_window_statistics, bucket_statistics, bucket_stats_rows
+
+    day = date(2026, 11, 3)
+    pairs = ("EUR/USD", "USD/JPY", "EUR/JPY")
+    settings = load_settings({}).replace(truefx={"pairs": pairs})
+    simulate_files(tmp_path, day, 1, pairs=pairs, scenarios=default_schedule(day, 1, pairs), seed=5,
+                   rate_scale=0.02)
+    ticks, _ = read_history(spark, [str(tmp_path)])
+    windows = batch_window_statistics(ticks, settings, day, day).cache()
+    try:
+        ours = {(b.detector, b.subject, b.hour): b for b in bucket_stats_rows(bucket_statistics(windows))}
+        ref = {(b.detector, b.subject, b.hour): b for b in _spark_aggregate_buckets(windows)}
+    finally:
+        windows.unpersist()
+    assert set(ours) == set(ref)
+    assert {d for d, _, _ in ours} == {"tick_rate", "price_jump", "spread", "stale_feed", CROSS_RATE}
+    for key, b in ref.items():
+        for field in ("n", "mean", "std", "median", "mad", "p99", "p999", "max"):
+            want, got = getattr(b, field), getattr(ours[key], field)
+            assert (math.isnan(want) and math.isnan(got)) or got == pytest.approx(want, rel=1e-9, abs=1e-12), \
+                (key, field, got, want)
+    cfg = settings.detectors
+    a = build_thresholds(list(ours.values()), cfg, source_kind="history", source_from=day, source_to=day,
+                         tick_count=1, code_version="t")
+    b = build_thresholds(list(ref.values()), cfg, source_kind="history", source_from=day, source_to=day,
+                         tick_count=1, code_version="t")
+    rows_a = {(r.detector, r.subject, r.hour): r for r in a.rows}
+    rows_b = {(r.detector, r.subject, r.hour): r for r in b.rows}
+    assert set(rows_a) == set(rows_b) and len(rows_a) > 100
+    for key, r in rows_b.items():
+        assert rows_a[key].threshold == pytest.approx(r.threshold, rel=1e-9, abs=1e-12), key
+        assert (rows_a[key].n, rows_a[key].rule) == (r.n, r.rule), key
