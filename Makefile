@@ -47,9 +47,9 @@ test: setup browser-deps
 test-under-load:
 	bash .ci/under-load $(MAKE) test
 
-# The fault suite (kill -9 of the streaming job five times in a replay, Kafka and Cassandra restarted
-# mid-stream, the producer killed and brought back by the supervisor), each ending with exact counts. It runs
-# on its own throw-away stack on free ports (never the shared one); about 20 minutes on 2 quiet cores, 23 with both kept busy.
+# The fault suite (kill -9 of the streaming job five times in a replay, Cassandra and then the Kafka broker
+# restarted in another, the producer killed and brought back by the supervisor), each ending with exact counts.
+# It runs on its own throw-away stack on free ports (never the shared one); about 20 minutes on 2 quiet cores.
 fault: setup
 	$(BIN)/python -m pytest tests/fault -m fault -v -ra --timeout 1800 $(PYTEST_ARGS)
 

@@ -37,7 +37,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -104,15 +104,24 @@ def summarize(detector: str, subject: str, hour: int, values: Iterable[float] | 
     return BucketStats(detector, subject, hour, n, mean, std, median, mad, p99, p999, float(xs[-1]))
 
 
-def summarize_subject(detector: str, subject: str, hours: np.ndarray, values: np.ndarray) -> list[BucketStats]:
-    """Every bucket of one (detector, subject): one per UTC hour present in `hours`, plus all hours pooled
-    (hour ALL_HOURS). `values` are the windows' statistics, aligned with `hours`; NaN (a null statistic) is
-    not an observation, as Spark's aggregates skip nulls."""
+def summarize_subject(detector: str, subject: str, hours: np.ndarray, values: np.ndarray,
+                      fill_to: Mapping[int, int] | None = None) -> list[BucketStats]:
+    """Every bucket of one (detector, subject): one per UTC hour, plus all hours pooled (hour ALL_HOURS).
+    `values` are the windows' statistics, aligned with `hours`; NaN (a null statistic) is not an observation, as
+    Spark's aggregates skip nulls. `fill_to` {hour: windows}: each of these hours counts that many windows, those
+    without a value as 0 (tick_rate: an open window without a tick is an observation of 0 ticks)."""
     hours = np.asarray(hours)
     values = np.asarray(values, dtype=float)
     seen = ~np.isnan(values)
-    out = [summarize(detector, subject, int(h), values[(hours == h) & seen]) for h in np.unique(hours)]
-    return out + [summarize(detector, subject, ALL_HOURS, values[seen])]
+    by_hour = {}
+    for h in sorted({int(h) for h in np.unique(hours)} | set(fill_to or {})):
+        in_hour = hours == h
+        xs = values[in_hour & seen]
+        if fill_to:
+            xs = np.concatenate([xs, np.zeros(max(fill_to.get(h, 0) - int(in_hour.sum()), 0))])
+        by_hour[h] = xs
+    out = [summarize(detector, subject, h, xs) for h, xs in by_hour.items()]
+    return out + [summarize(detector, subject, ALL_HOURS, np.concatenate([np.zeros(0), *by_hour.values()]))]
 
 
 @dataclass(frozen=True)

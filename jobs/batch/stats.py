@@ -2,8 +2,8 @@
 count, mean, std, median, MAD, p99, p99.9 and max of the detector's window statistic -> a thresholds file.
 
 sources (read_lake / read_history) -> fxtrue.detectors.window_statistics (the streaming job's transformations)
--> only_open_windows (weekend closure out) -> with_zero_tick_windows (tick_rate: every open window of every
-pair counts, empty ones as 0) -> bucket_statistics -> fxtrue.baselines rules -> Thresholds file.
+-> only_open_windows (weekend closure out) -> bucket_statistics (fxtrue.baselines.summarize per bucket; tick_rate:
+every open window of every pair counts, empty ones as 0) -> fxtrue.baselines rules -> Thresholds file.
 
 Submitted by path (Airflow, spark-submit) or run in-process by `fxtrue stats`:
     python jobs/batch/stats.py --from 2026-11-02 --to 2026-11-08 --out thresholds.json [--source PATH ...]
@@ -16,12 +16,15 @@ import dataclasses
 import sys
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
+
+import numpy as np
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from fxtrue.baselines import TICK_RATE, BucketStats, expected_keys
+from fxtrue.detectors.statistics import utc_hour
 from fxtrue.market_calendar import market_open
 from fxtrue.settings import Settings
 
@@ -71,57 +74,47 @@ def only_open_windows(stats: DataFrame) -> DataFrame:
                        & (length_s < F.lit(_TWO_DAYS_S)))
 
 
-def tick_rate_window_grid(spark: SparkSession, pairs: Sequence[str], date_from: date, date_to: date,
-                          window_seconds: int) -> DataFrame:
-    """Every open W-second window of every pair over [from, to]: pair, window_start, window_end, hour."""
+def open_windows_by_hour(spark: SparkSession, date_from: date, date_to: date, window_seconds: int) -> dict[int, int]:
+    """How many open W-second windows (the weekend closure out) each UTC hour of day holds over [from, to]: the
+    count of tick_rate observations a pair's hour bucket has, windows without a tick included (as 0)."""
     lo, hi = range_bounds(date_from, date_to)
     lo_s = int(lo.replace(tzinfo=timezone.utc).timestamp())
     count = int((hi - lo).total_seconds()) // window_seconds
     starts = spark.range(count).select(
         F.timestamp_seconds(F.lit(lo_s) + F.col("id") * F.lit(window_seconds)).alias("window_start"))
-    starts = starts.where(market_open(F.col("window_start")))
-    pair_df = spark.createDataFrame([(p,) for p in pairs], "pair string")
-    return (F.broadcast(pair_df).crossJoin(starts)
-            .withColumn("window_end", F.col("window_start") + F.make_interval(secs=F.lit(window_seconds)))
-            .withColumn("hour", (F.floor(F.unix_seconds("window_start") / 3600) % 24).cast("int")))
-
-
-def with_zero_tick_windows(grid: DataFrame) -> Callable[[DataFrame], DataFrame]:
-    """Add a tick_rate row (value 0, tick_count 0) for each grid window of a pair that has none: an empty window
-    in open hours is a real observation of the tick rate (leaving it out biases the mean upwards)."""
-    def apply(stats: DataFrame) -> DataFrame:
-        present = stats.where(F.col("detector") == TICK_RATE).select(
-            F.col("subject").alias("pair"), "window_start")
-        missing = grid.join(present, ["pair", "window_start"], "left_anti")
-        zeros = missing.select(
-            F.lit(TICK_RATE).alias("detector"), F.col("pair").alias("subject"), "pair", "window_start",
-            "window_end", "hour", F.lit(0.0).alias("value"), F.lit(0).cast("long").alias("tick_count"))
-        return stats.select(*zeros.columns).unionByName(zeros)
-    return apply
+    return {int(r["hour"]): int(r["count"]) for r in
+            starts.where(market_open(F.col("window_start"))).groupBy(utc_hour(F.col("window_start")).alias("hour"))
+                  .count().collect()}
 
 
 BUCKET_SCHEMA = ("detector string, subject string, hour int, n long, mean double, std double, median double, "
                  "mad double, p99 double, p999 double, max double")
 
 
-def _summarize_group(key, windows):  # (detector, subject), its windows as pandas -> its buckets as pandas
-    import pandas as pd
-
-    from fxtrue.baselines import summarize_subject
-
-    detector, subject = key
-    rows = summarize_subject(detector, subject, windows["hour"].to_numpy(), windows["value"].to_numpy())
-    return pd.DataFrame([dataclasses.astuple(r) for r in rows], columns=list(STATS_FIELDS))
-
-
-def bucket_statistics(stats: DataFrame) -> DataFrame:
+def bucket_statistics(stats: DataFrame, open_windows: Mapping[int, int] | None = None) -> DataFrame:
     """Window statistics -> per (detector, subject, hour), and per (detector, subject) over all hours (hour =
     ALL_HOURS): n, mean, std (sample), median, MAD, p99, p999, max, exactly as fxtrue.baselines.summarize
     defines them. One shuffle: each (detector, subject)'s windows (a few tens of thousands per week of history)
-    go to one Python worker as Arrow columns, where numpy sorts each bucket once."""
+    go to one Python worker as Arrow columns, where numpy sorts each bucket once.
+
+    `open_windows` (open_windows_by_hour): tick_rate's buckets count every open window of their hour, those
+    without a tick as 0 (an empty window in open hours is a real observation of the tick rate; leaving it out
+    biases the mean upwards), without a row per empty window."""
+    fill = dict(open_windows or {})
+
+    def summarize_group(key, windows):  # (detector, subject), its windows as pandas -> its buckets as pandas
+        import pandas as pd
+
+        from fxtrue.baselines import summarize_subject
+
+        detector, subject = key
+        rows = summarize_subject(detector, subject, windows["hour"].to_numpy(), windows["value"].to_numpy(),
+                                 fill_to=fill if detector == TICK_RATE else None)
+        return pd.DataFrame([dataclasses.astuple(r) for r in rows], columns=list(STATS_FIELDS))
+
     return (stats.select("detector", "subject", "hour", F.col("value").cast("double").alias("value"))
                  .groupBy("detector", "subject")
-                 .applyInPandas(_summarize_group, BUCKET_SCHEMA))
+                 .applyInPandas(summarize_group, BUCKET_SCHEMA))
 
 
 def bucket_stats_rows(df: DataFrame) -> list[BucketStats]:
@@ -135,19 +128,30 @@ def bucket_stats_rows(df: DataFrame) -> list[BucketStats]:
             for r in df.collect()]
 
 
-def batch_window_statistics(ticks: DataFrame, settings: Settings, date_from: date, date_to: date,
-                            aggregates: DataFrame | None = None) -> DataFrame:
+def batch_window_statistics(ticks: DataFrame, settings: Settings, aggregates: DataFrame | None = None) -> DataFrame:
     """Ticks -> the window statistics the baselines learn from: the detectors' own statistics (window_statistics
     = pair_window_aggregates -> statistics_from_aggregates; pass `aggregates` to reuse a cached
-    pair_window_aggregates(ticks)), open windows only, zero-tick windows of tick_rate added."""
+    pair_window_aggregates(ticks)), open windows only. Windows without a tick have no row: `all_buckets`
+    counts them in tick_rate's buckets."""
     from fxtrue.detectors.statistics import pair_window_aggregates, statistics_from_aggregates
 
-    grid = tick_rate_window_grid(ticks.sparkSession, settings.truefx.pairs, date_from, date_to,
-                                 settings.detectors.window_seconds)
     aggs = aggregates if aggregates is not None else pair_window_aggregates(ticks, settings.detectors)
-    return (statistics_from_aggregates(aggs, settings.detectors)
-            .transform(only_open_windows)
-            .transform(with_zero_tick_windows(grid)))
+    return statistics_from_aggregates(aggs, settings.detectors).transform(only_open_windows)
+
+
+def all_buckets(windows: DataFrame, settings: Settings, date_from: date, date_to: date) -> list[BucketStats]:
+    """Every bucket of the window statistics of [from, to] (batch_window_statistics), tick_rate's with the range's
+    windows without a tick as 0; a configured pair with no tick at all gets tick_rate buckets of zeros only."""
+    from fxtrue.baselines import summarize_subject
+
+    open_windows = open_windows_by_hour(windows.sparkSession, date_from, date_to,
+                                        settings.detectors.window_seconds)
+    rows = bucket_stats_rows(bucket_statistics(windows, open_windows))
+    quoted = {b.subject for b in rows if b.detector == TICK_RATE}
+    for pair in settings.truefx.pairs:
+        if pair not in quoted:
+            rows += summarize_subject(TICK_RATE, pair, np.zeros(0, np.int64), np.zeros(0), fill_to=open_windows)
+    return rows
 
 
 def expected(settings: Settings) -> set[tuple[str, str, int]]:
@@ -201,8 +205,7 @@ def compute(spark: SparkSession, settings: Settings, date_from: date, date_to: d
     # Cached: the five detectors each read the pair-window aggregates.
     aggs = pair_window_aggregates(ticks, settings.detectors).cache()
     try:
-        rows = bucket_stats_rows(bucket_statistics(
-            batch_window_statistics(ticks, settings, date_from, date_to, aggregates=aggs)))
+        rows = all_buckets(batch_window_statistics(ticks, settings, aggregates=aggs), settings, date_from, date_to)
     finally:
         aggs.unpersist()
     progress(f"{len(rows):,} buckets (detector x subject x hour) in {time.monotonic() - began:.1f} s")

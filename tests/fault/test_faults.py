@@ -1,5 +1,6 @@
 """The fault suite: the no-loss promise under kill -9 of the streaming job (five times during a replay), a
-Cassandra restart, a Kafka broker restart and a producer killed and brought back by the supervisor.
+Cassandra restart and then a Kafka broker restart (in one replay), and a producer killed and brought back by
+the supervisor.
 
 Every scenario runs on the throw-away stack of conftest.fault_stack, launches the real jobs (`fxtrue stream`,
 `fxtrue produce replay`) as the supervisor does (fxtrue.orchestration.supervise, which also restarts what

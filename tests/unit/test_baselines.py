@@ -4,7 +4,7 @@ threshold rules."""
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 import pytest
 
@@ -122,7 +122,7 @@ def one_pair():
 
 
 def test_zero_tick_windows_count_in_the_tick_rate_buckets(spark, one_pair):
-    from jobs.batch.stats import batch_window_statistics, bucket_statistics, bucket_stats_rows
+    from jobs.batch.stats import all_buckets, batch_window_statistics
 
     day = date(2026, 11, 2)  # a Monday
     ticks = _ticks(spark, [
@@ -132,8 +132,8 @@ def test_zero_tick_windows_count_in_the_tick_rate_buckets(spark, one_pair):
         ("EUR/USD", datetime(2026, 11, 2, 0, 0, 25), 1.1, 1.1002),
         ("EUR/USD", datetime(2026, 11, 2, 5, 59, 55), 1.1, 1.0999),  # crossed: still a tick
     ])
-    stats = batch_window_statistics(ticks, one_pair, day, day)
-    buckets = {(s.detector, s.subject, s.hour): s for s in bucket_stats_rows(bucket_statistics(stats))}
+    stats = batch_window_statistics(ticks, one_pair)
+    buckets = {(s.detector, s.subject, s.hour): s for s in all_buckets(stats, one_pair, day, day)}
 
     # Every hour of the day has a tick_rate bucket of all 360 ten-second windows, empty ones as 0; the subject
     # pooled over all hours (ALL_HOURS) holds the day's 8,640.
@@ -156,7 +156,7 @@ def test_zero_tick_windows_count_in_the_tick_rate_buckets(spark, one_pair):
 
 
 def test_weekend_closure_is_excluded(spark, one_pair):
-    from jobs.batch.stats import batch_window_statistics, bucket_statistics, bucket_stats_rows
+    from jobs.batch.stats import all_buckets, batch_window_statistics
 
     friday = date(2026, 11, 6)
     ticks = _ticks(spark, [
@@ -165,8 +165,8 @@ def test_weekend_closure_is_excluded(spark, one_pair):
         ("EUR/USD", datetime(2026, 11, 6, 22, 30, 0), 1.1, 1.1002),  # closed market: ignored
         ("EUR/USD", datetime(2026, 11, 8, 22, 0, 5), 1.1, 1.1002),   # Sunday reopening
     ])
-    buckets = {(s.detector, s.hour): s for s in bucket_stats_rows(bucket_statistics(
-        batch_window_statistics(ticks, one_pair, friday, date(2026, 11, 8))))}
+    buckets = {(s.detector, s.hour): s for s in all_buckets(
+        batch_window_statistics(ticks, one_pair), one_pair, friday, date(2026, 11, 8))}
     tick_rate = {h: s for (d, h), s in buckets.items() if d == TICK_RATE}
     # Friday 0-21 and Sunday 22-23 are open; Saturday contributes nothing.
     assert tick_rate[21].n == 360 and tick_rate[21].max == 1
@@ -201,15 +201,28 @@ def test_stale_feed_bound_covers_the_exponential_tail_of_quote_gaps():
 
 # -- the batch job's bucket statistics against the aggregates it replaced ---------------------------------
 
-def _spark_aggregate_buckets(stats):
-    """Reference: the bucket statistics as the batch job computed them before one pass of numpy per subject
-    (2026-12-02): Spark's count/avg/stddev_samp/max, its exact `percentile`, MAD by a join on the median; hourly
-    and pooled."""
+def _spark_aggregate_buckets(stats, pairs, day):
+    """Reference: the bucket statistics as the batch job computed them before numpy per subject (2026-12-02):
+    a row of value 0 for every open window of every pair without a tick (a grid of all windows, anti-joined),
+    then Spark's count/avg/stddev_samp/max, its exact `percentile` and MAD by a join on the median; hourly and
+    pooled."""
     from pyspark.sql import functions as F
 
     from fxtrue.baselines import ALL_HOURS
-    from jobs.batch.stats import STATS_FIELDS, bucket_stats_rows
+    from fxtrue.detectors.statistics import utc_hour
+    from fxtrue.market_calendar import market_open
+    from jobs.batch.stats import STATS_FIELDS, bucket_stats_rows, range_bounds
 
+    spark = stats.sparkSession
+    lo, _ = range_bounds(day, day)
+    starts = spark.range(8640).select(F.timestamp_seconds(F.lit(int(lo.replace(tzinfo=timezone.utc).timestamp())) + F.col("id") * 10)
+                                      .alias("window_start")).where(market_open(F.col("window_start")))
+    grid = spark.createDataFrame([(p,) for p in pairs], "pair string").crossJoin(starts)
+    present = stats.where(F.col("detector") == TICK_RATE).select(F.col("subject").alias("pair"), "window_start")
+    zeros = grid.join(present, ["pair", "window_start"], "left_anti").select(
+        F.lit(TICK_RATE).alias("detector"), F.col("pair").alias("subject"),
+        utc_hour(F.col("window_start")).alias("hour"), F.lit(0.0).alias("value"))
+    stats = stats.select("detector", "subject", "hour", "value").unionByName(zeros)
     keys = ["detector", "subject", "hour"]
     out = []
     for frame in (stats, stats.withColumn("hour", F.lit(ALL_HOURS))):
@@ -227,25 +240,28 @@ def _spark_aggregate_buckets(stats):
 
 def test_bucket_statistics_and_thresholds_agree_with_the_spark_aggregates(spark, tmp_path):
     """On a simulated day with injected manipulations (every detector, zero-tick windows, a cross rate): the
-    same buckets, each statistic equal up to floating-point rounding, and the thresholds built from them equal."""
+    same buckets, each statistic equal up to floating-point rounding, and the thresholds built from them equal.
+    One configured pair never quotes: its tick_rate buckets are all zeros in both."""
     from fxtrue.history import read_history
     from fxtrue.simulator import default_schedule, simulate_files
-    from jobs.batch.stats import batch_window_statistics, bucket_statistics, bucket_stats_rows
+    from jobs.batch.stats import all_buckets, batch_window_statistics
 
     day = date(2026, 11, 3)
     pairs = ("EUR/USD", "USD/JPY", "EUR/JPY")
-    settings = load_settings({}).replace(truefx={"pairs": pairs})
+    settings = load_settings({}).replace(truefx={"pairs": (*pairs, "GBP/USD")})
     simulate_files(tmp_path, day, 1, pairs=pairs, scenarios=default_schedule(day, 1, pairs), seed=5,
                    rate_scale=0.02)
     ticks, _ = read_history(spark, [str(tmp_path)])
-    windows = batch_window_statistics(ticks, settings, day, day).cache()
+    windows = batch_window_statistics(ticks, settings).cache()
     try:
-        ours = {(b.detector, b.subject, b.hour): b for b in bucket_stats_rows(bucket_statistics(windows))}
-        ref = {(b.detector, b.subject, b.hour): b for b in _spark_aggregate_buckets(windows)}
+        ours = {(b.detector, b.subject, b.hour): b for b in all_buckets(windows, settings, day, day)}
+        ref = {(b.detector, b.subject, b.hour): b for b in _spark_aggregate_buckets(windows, settings.truefx.pairs, day)}
     finally:
         windows.unpersist()
     assert set(ours) == set(ref)
     assert {d for d, _, _ in ours} == {"tick_rate", "price_jump", "spread", "stale_feed", CROSS_RATE}
+    silent = ours[(TICK_RATE, "GBP/USD", ALL_HOURS)]
+    assert silent.n == 8640 and silent.max == 0
     for key, b in ref.items():
         for field in ("n", "mean", "std", "median", "mad", "p99", "p999", "max"):
             want, got = getattr(b, field), getattr(ours[key], field)
