@@ -1,5 +1,6 @@
 """Progress and health: every micro-batch's progress (batch id, input and processed rows/s, duration and
-where it went, watermark, state size) is logged and written to the job's heartbeat (heartbeats_by_job, job "streaming")."""
+where it went, watermark, state size) is logged and written to the job's heartbeat (heartbeats_by_job, job
+"streaming")."""
 
 from __future__ import annotations
 

@@ -215,8 +215,9 @@ def _spark_aggregate_buckets(stats, pairs, day):
 
     spark = stats.sparkSession
     lo, _ = range_bounds(day, day)
-    starts = spark.range(8640).select(F.timestamp_seconds(F.lit(int(lo.replace(tzinfo=timezone.utc).timestamp())) + F.col("id") * 10)
-                                      .alias("window_start")).where(market_open(F.col("window_start")))
+    lo_s = int(lo.replace(tzinfo=timezone.utc).timestamp())
+    starts = (spark.range(8640).select(F.timestamp_seconds(F.lit(lo_s) + F.col("id") * 10).alias("window_start"))
+              .where(market_open(F.col("window_start"))))
     grid = spark.createDataFrame([(p,) for p in pairs], "pair string").crossJoin(starts)
     present = stats.where(F.col("detector") == TICK_RATE).select(F.col("subject").alias("pair"), "window_start")
     zeros = grid.join(present, ["pair", "window_start"], "left_anti").select(
@@ -255,7 +256,8 @@ def test_bucket_statistics_and_thresholds_agree_with_the_spark_aggregates(spark,
     windows = batch_window_statistics(ticks, settings).cache()
     try:
         ours = {(b.detector, b.subject, b.hour): b for b in all_buckets(windows, settings, day, day)}
-        ref = {(b.detector, b.subject, b.hour): b for b in _spark_aggregate_buckets(windows, settings.truefx.pairs, day)}
+        ref = {(b.detector, b.subject, b.hour): b
+               for b in _spark_aggregate_buckets(windows, settings.truefx.pairs, day)}
     finally:
         windows.unpersist()
     assert set(ours) == set(ref)
