@@ -17,7 +17,7 @@ HELP = """Measure FXTrue beside named references, each measured in the same run 
   lateness   how late ticks arrive behind the newest event time, per source (what the watermark must cover)
   backfill   history files into the tick lake (ticks/s) vs Spark's CSV reader writing the same files as Parquet
   dq         the ticks quality suites over the lake (rows/s) vs one Spark aggregation counting the same conditions
-  batch      stats over N simulated days (ticks/s) vs DuckDB doing the same aggregation on the same Parquet
+  batch      stats over 7 and 30 simulated days (ticks/s) vs DuckDB doing the same aggregation on the same Parquet
   dashboard  dashboard callback p95 with 30 days of data
 
 Every figure comes with the machine, the repeat count and the spread. A benchmark whose prerequisite is
