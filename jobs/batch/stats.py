@@ -23,8 +23,8 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from fxtrue.baselines import TICK_RATE, BucketStats, expected_keys
-from fxtrue.detectors.statistics import utc_hour
+from fxtrue.baselines import TICK_RATE, BucketStats, expected_keys, summarize_subject
+from fxtrue.detectors.statistics import pair_window_aggregates, statistics_from_aggregates, utc_hour
 from fxtrue.market_calendar import market_open
 from fxtrue.settings import Settings
 
@@ -105,8 +105,6 @@ def bucket_statistics(stats: DataFrame, open_windows: Mapping[int, int] | None =
     def summarize_group(key, windows):  # (detector, subject), its windows as pandas -> its buckets as pandas
         import pandas as pd
 
-        from fxtrue.baselines import summarize_subject
-
         detector, subject = key
         rows = summarize_subject(detector, subject, windows["hour"].to_numpy(), windows["value"].to_numpy(),
                                  fill_to=fill if detector == TICK_RATE else None)
@@ -133,8 +131,6 @@ def batch_window_statistics(ticks: DataFrame, settings: Settings, aggregates: Da
     = pair_window_aggregates -> statistics_from_aggregates; pass `aggregates` to reuse a cached
     pair_window_aggregates(ticks)), open windows only. Windows without a tick have no row: `all_buckets`
     counts them in tick_rate's buckets."""
-    from fxtrue.detectors.statistics import pair_window_aggregates, statistics_from_aggregates
-
     aggs = aggregates if aggregates is not None else pair_window_aggregates(ticks, settings.detectors)
     return statistics_from_aggregates(aggs, settings.detectors).transform(only_open_windows)
 
@@ -142,8 +138,6 @@ def batch_window_statistics(ticks: DataFrame, settings: Settings, aggregates: Da
 def all_buckets(windows: DataFrame, settings: Settings, date_from: date, date_to: date) -> list[BucketStats]:
     """Every bucket of the window statistics of [from, to] (batch_window_statistics), tick_rate's with the range's
     windows without a tick as 0; a configured pair with no tick at all gets tick_rate buckets of zeros only."""
-    from fxtrue.baselines import summarize_subject
-
     open_windows = open_windows_by_hour(windows.sparkSession, date_from, date_to,
                                         settings.detectors.window_seconds)
     rows = bucket_stats_rows(bucket_statistics(windows, open_windows))
@@ -200,8 +194,6 @@ def compute(spark: SparkSession, settings: Settings, date_from: date, date_to: d
     tick_count = sum(counts.values())
     progress(f"{tick_count:,} ticks in {date_from} .. {date_to}")
     kind = source_kind_of(counts, source)
-    from fxtrue.detectors.statistics import pair_window_aggregates
-
     # Cached: the five detectors each read the pair-window aggregates.
     aggs = pair_window_aggregates(ticks, settings.detectors).cache()
     try:

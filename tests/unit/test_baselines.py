@@ -201,7 +201,7 @@ def test_stale_feed_bound_covers_the_exponential_tail_of_quote_gaps():
 
 # -- the batch job's bucket statistics against the aggregates it replaced ---------------------------------
 
-def _spark_aggregate_buckets(stats, pairs, day):
+def _spark_aggregate_buckets(stats, pairs, day, window_seconds):
     """Reference: the bucket statistics as the batch job computed them before numpy per subject (2026-12-02):
     a row of value 0 for every open window of every pair without a tick (a grid of all windows, anti-joined),
     then Spark's count/avg/stddev_samp/max, its exact `percentile` and MAD by a join on the median; hourly and
@@ -216,7 +216,8 @@ def _spark_aggregate_buckets(stats, pairs, day):
     spark = stats.sparkSession
     lo, _ = range_bounds(day, day)
     lo_s = int(lo.replace(tzinfo=timezone.utc).timestamp())
-    starts = (spark.range(8640).select(F.timestamp_seconds(F.lit(lo_s) + F.col("id") * 10).alias("window_start"))
+    starts = (spark.range(86_400 // window_seconds)
+              .select(F.timestamp_seconds(F.lit(lo_s) + F.col("id") * window_seconds).alias("window_start"))
               .where(market_open(F.col("window_start"))))
     grid = spark.createDataFrame([(p,) for p in pairs], "pair string").crossJoin(starts)
     present = stats.where(F.col("detector") == TICK_RATE).select(F.col("subject").alias("pair"), "window_start")
@@ -257,7 +258,8 @@ def test_bucket_statistics_and_thresholds_agree_with_the_spark_aggregates(spark,
     try:
         ours = {(b.detector, b.subject, b.hour): b for b in all_buckets(windows, settings, day, day)}
         ref = {(b.detector, b.subject, b.hour): b
-               for b in _spark_aggregate_buckets(windows, settings.truefx.pairs, day)}
+               for b in _spark_aggregate_buckets(windows, settings.truefx.pairs, day,
+                                                  settings.detectors.window_seconds)}
     finally:
         windows.unpersist()
     assert set(ours) == set(ref)
