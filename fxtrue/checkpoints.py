@@ -8,7 +8,9 @@ watermark (the newest event time minus the allowed lateness), so every window th
 judged and written. Tests, the benchmarks and operators use `lag()` instead of "nothing changed for a while".
 
 The format read is Spark's offset and commit logs (`<query>/offsets/<batch>`: a version line, the batch's
-metadata with `batchWatermarkMs`, then one JSON line of offsets per source; `<query>/commits/<batch>`).
+metadata with `batchWatermarkMs`, then one JSON line of offsets per source; `<query>/commits/<batch>`). A query
+that keeps event-time state on the driver (the streaming job's fast query: `<query>/driver/<batch>.json`,
+saved before its batch commits, with the `watermark_ms` its windows were closed up to) is stateful too.
 """
 
 from __future__ import annotations
@@ -59,6 +61,23 @@ def _batch_ids(folder: Path) -> list[int]:
     return sorted(int(p.name) for p in folder.glob("*") if p.name.isdigit()) if folder.is_dir() else []
 
 
+DRIVER_STATE = "driver"  # the folder of a query's driver state (jobs.streaming.state.BatchStateStore)
+
+
+def driver_watermark(query_dir: Path, batch: int) -> int | None:
+    """The watermark after `batch` of a query that keeps its event-time state on the driver (None: it does
+    not, or it has seen no tick yet). The state of a batch is saved before Spark commits it; a batch that read
+    nothing saves the state it was given."""
+    folder = query_dir / DRIVER_STATE
+    if not folder.is_dir():
+        return None
+    saved = [i for i in (int(p.stem) for p in folder.glob("*.json") if p.stem.isdigit()) if i <= batch]
+    if not saved:
+        return None
+    watermark = json.loads((folder / f"{max(saved)}.json").read_text()).get("watermark_ms")
+    return None if watermark is None else int(watermark)
+
+
 def committed(query_dir: Path) -> Committed | None:
     """The last committed batch of the query checkpointed in `query_dir`, or None before its first commit."""
     done = _batch_ids(query_dir / "commits")
@@ -66,6 +85,9 @@ def committed(query_dir: Path) -> Committed | None:
         return None
     batch = done[-1]
     watermark, offsets = parse_offset_log((query_dir / "offsets" / str(batch)).read_text())
+    if (query_dir / DRIVER_STATE).is_dir():
+        driver = driver_watermark(query_dir, batch)
+        return Committed(query_dir.name, batch, offsets, driver if driver is not None else 0, stateful=True)
     return Committed(query_dir.name, batch, offsets, watermark, stateful=(query_dir / "state").is_dir())
 
 

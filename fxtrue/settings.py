@@ -95,8 +95,8 @@ class SparkSettings:
     trigger_seconds: float = 5.0
     # the lake's file sink: one Parquet file per pair per micro-batch, so a slower cadence than the others
     lake_trigger_seconds: float = 60.0
-    # the fast query (early alerts of running windows, arrivals for stale_feed): 0 = a new micro-batch as soon
-    # as the previous one ends
+    # the fast query (the detectors' windows: early alerts of open ones, the judgement of closed ones,
+    # arrivals for stale_feed): 0 = a new micro-batch as soon as the previous one ends
     fast_trigger_seconds: float = 0.0
     # the tick query (per-tick judgement of spread and crossed quotes, alerts straight to fx.alerts):
     # "realtime" = Spark's real-time mode (each tick judged as it arrives; holds one task slot per fx.ticks

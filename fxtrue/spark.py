@@ -39,7 +39,7 @@ def session_conf(settings: Settings, app_name: str, *, with_kafka: bool = True) 
         # commit a state store by writing the changes of the batch, not a full snapshot every batch
         "spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled": "true",
         "spark.sql.adaptive.enabled": "true",
-        # Spark keeps compiled generated classes in a cache of 100 by default. The streaming job's six queries
+        # Spark keeps compiled generated classes in a cache of 100 by default. The streaming job's queries
         # and their foreachBatch jobs generate more distinct classes than that, so each micro-batch evicted and
         # compiled them again (a fifth of the job's JVM CPU at a few ticks/s, profiled). A static conf: set at
         # session start.

@@ -19,8 +19,8 @@ EVENT_RATE = 10_000  # event-time density of the synthetic backlog (ticks per ev
 
 
 def make_job(spark, settings, session, checkpoint_root: str):
-    """The streaming job wired like jobs.streaming.job.build (real Kafka source and sinks), minus the
-    heartbeat listener (a benchmark must not leave listeners writing into a dropped keyspace)."""
+    """The streaming job wired like jobs.streaming.job.build (real Kafka source and sinks, progress polled and
+    logged), minus heartbeats (a benchmark must not write them into a keyspace it drops)."""
     StreamingJob = require("jobs.streaming.job", "StreamingJob", "the streaming job (issue 5)")
     from fxtrue import thresholds
     from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink

@@ -36,11 +36,11 @@ verdict on its own: the streaming job's tick query judges every tick as it arriv
 alert id, and the window's later judgements upsert the same alert. (price_jump needs the window's other ticks,
 tick_rate their count: they stay with the running windows.)
 
-Structured Streaming can keep only the per-pair window aggregation in state; so the computation is split:
-`pair_window_aggregates` (one stateful groupBy(window, pair), append mode with a watermark) and
-`statistics_from_aggregates` (pure, static: runs on the aggregates of a finished batch or of one streaming
-micro-batch inside foreachBatch, where every pair's row for a closed window arrives together, since the
-watermark is global). `window_statistics` chains both for static DataFrames.
+The computation is split in two: `pair_window_aggregates` (one groupBy(window, pair); the streaming job runs it
+on each micro-batch and merges the partial aggregates per window on the driver) and
+`statistics_from_aggregates` (pure, static: runs on the aggregates of a finished batch, or on the windows one
+micro-batch closed, where every pair's row for a closed window is present together, since the watermark is
+global). `window_statistics` chains both for static DataFrames.
 """
 
 from __future__ import annotations

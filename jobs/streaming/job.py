@@ -1,7 +1,7 @@
 """The speed layer: Spark Structured Streaming from fx.ticks to the tick lake, Cassandra and fx.alerts.
 
 sources (Kafka fx.ticks, explicit schema) -> transformations (validation, watermark, trends, detector
-windows) -> sinks, as six queries on one parsed stream:
+windows) -> sinks, as five queries on one parsed stream:
   tick       valid ticks judged one by one as they arrive (spread above its (pair, hour) threshold, crossed
              quotes: statistics.TICK), in Spark's real-time mode by default (spark.tick_mode) -> alerts
              straight to fx.alerts with Spark's Kafka sink (JVM only, no Python on the path). An early copy,
@@ -14,17 +14,18 @@ windows) -> sinks, as six queries on one parsed stream:
   raw        every record -> foreachBatch: valid ticks to ticks_by_pair_day (TTL, single-partition UNLOGGED
              batches from the executors), rejected records to the DLQ topic
   fast       valid ticks, micro-batches back to back (spark.fast_trigger_seconds, 0 by default) in a FAIR
-             scheduler pool of their own -> foreachBatch: per (pair, window) partial aggregates merged into
-             the running windows on the driver, whose growing statistics (flood, price jump, spread, crossed
-             quotes) are judged at once -> early alerts; each pair's last arrival (processing-time stale_feed)
+             scheduler pool of their own -> foreachBatch: per (pair, window) partial aggregates (one Spark job)
+             merged into the detectors' windows on the driver (state.WindowState, saved per batch beside the
+             checkpoint). The open windows' growing statistics (flood, price jump, spread, crossed quotes) are
+             judged at once (early alerts); a window the event-time watermark (newest event time minus
+             spark.watermark_seconds) has passed is closed and judged once with every statistic, in the same
+             batch -> alerts to alerts_by_pair_day, alerts_by_day and fx.alerts. An alert raised earlier (tick
+             query, open window) has the same id: the closed window's judgement upserts that row (keeping its
+             first detected_at). Also each pair's last arrival (processing-time stale_feed).
   trends     sliding windows, update mode with the watermark -> trends_by_pair_day
-  detectors  tumbling windows, append mode with the watermark (a window is judged when the watermark passes
-             its end) -> foreachBatch: statistics + judge with the thresholds in force -> alerts to
-             alerts_by_pair_day, alerts_by_day and fx.alerts. An alert the fast path raised earlier has the
-             same id: the closed window's judgement upserts that row (keeping its first detected_at).
 foreachBatch is at-least-once; every write is an upsert on a deterministic key, so a re-run batch after a
-crash rewrites the same rows. A driver thread checks the published thresholds version, runs the daily
-reload and the processing-time stale_feed check.
+crash rewrites the same rows (and starts from the driver state its first run started from). A driver thread
+checks the published thresholds version, runs the daily reload and the processing-time stale_feed check.
 
 Run: `fxtrue stream`, or by path: `python jobs/streaming/job.py` (spark-submit works too).
 """
@@ -44,12 +45,13 @@ from pyspark.sql import functions as F
 
 log = logging.getLogger("fxtrue.streaming")
 
-LAKE, RAW, FAST, TRENDS, DETECTORS, TICK = "lake", "raw", "fast", "trends", "detectors", "tick"
+LAKE, RAW, FAST, TRENDS, TICK = "lake", "raw", "fast", "trends", "tick"
 # The queries whose committed checkpoints say what is stored (a run is complete when they have read the
 # topic's end); the tick query only publishes early copies of alerts the windowed judgements write again.
-STORING_QUERIES = (LAKE, RAW, FAST, TRENDS, DETECTORS)
+STORING_QUERIES = (LAKE, RAW, FAST, TRENDS)
 ALL_QUERIES = (*STORING_QUERIES, TICK)
 FAST_POOL = "fast"  # the fast path's jobs run in a FAIR scheduler pool of their own
+DRIVER_STATE = "driver"  # <fast checkpoint>/driver: the detectors' windows saved per batch (fxtrue.checkpoints)
 
 
 def now_ms() -> int:
@@ -65,7 +67,8 @@ class StreamingJob:
                  tick_source: Callable[[], DataFrame] | None = None,
                  cassandra_sink=None, alert_sink=None, heartbeat=None, queries: Iterable[str] = ALL_QUERIES,
                  checkpoint_root: str | None = None, version_check: Callable[[], None] | None = None) -> None:
-        from jobs.streaming.state import CarryStore, LastSeen, RunningWindows
+        from jobs.streaming.progress import ProgressPoller
+        from jobs.streaming.state import BatchStateStore, LastSeen, WindowState
 
         self.spark = spark
         self.settings = settings
@@ -78,15 +81,18 @@ class StreamingJob:
         self.heartbeat = heartbeat
         self.wanted = tuple(queries)
         self.checkpoint_root = (checkpoint_root or settings.checkpoint_dir).rstrip("/") + "/streaming"
-        self.carry = CarryStore(_local(self.checkpoint_root) / "detectors-carry")
+        # the detectors' windows, carry and watermark: saved per fast batch inside the fast query's checkpoint
+        # (fxtrue.checkpoints reads the watermark there)
+        self.window_store = BatchStateStore(_local(self._ckpt(FAST)) / DRIVER_STATE)
+        self.windows = WindowState(settings.spark.watermark_seconds * 1000)
+        self._windows_batch: int | None = None  # the fast batch self.windows is the state after
         self.last_seen = LastSeen()
         self.queries = {}
-        self.running = RunningWindows()
         self._newest_event_ms = 0  # newest tick event time the fast query has seen
         self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
         self._written = None  # accumulator: ticks the raw query's executors wrote to Cassandra
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
-                         "alerts_tick": 0, "stale_alerts_processing_time": 0}
+                         "alerts_tick": 0, "stale_alerts_processing_time": 0, "late_ticks_dropped": 0}
         self._tick_lock = threading.Lock()  # held while the tick query is (re)started
         self._tick_version: str | None = None  # the thresholds version the running tick query judges by
         self._relay: threading.Thread | None = None
@@ -97,11 +103,12 @@ class StreamingJob:
         self._first_detected: dict[str, tuple[int, int]] = {}
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
-        # thresholds version -> its cached DataFrame; the fast path and the detectors query judge from their own
-        # threads, so a version is unpersisted only two versions later (never under a running judgement)
+        # thresholds version -> its cached DataFrame; the fast path judges and the tick query is planned from
+        # their own threads, so a version is unpersisted only two versions later (never under a running judgement)
         self._thr_cache: dict[str | None, DataFrame] = {}
         self._thr_lock = threading.Lock()
-        self.listener = None  # ProgressListener, set by build(): heartbeats
+        # the queries' progress, logged from the timer thread; build() gives it the heartbeat writer
+        self.progress = ProgressPoller(extra=self.status)
 
     # -- wiring ------------------------------------------------------------------------------------------
     def _ckpt(self, name: str) -> str:
@@ -126,7 +133,6 @@ class StreamingJob:
                 del self._first_detected[k]
 
     def start(self) -> "StreamingJob":
-        from fxtrue.detectors import pair_window_aggregates
         from fxtrue.frames import valid_ticks, with_lake_partitions
         from fxtrue.lake import live_path
         from jobs.streaming.transformations import trend_aggregates, with_watermark
@@ -151,11 +157,6 @@ class StreamingJob:
             self.queries[TRENDS] = (
                 trend_aggregates(windowed, self.cfg).writeStream.queryName(TRENDS).outputMode("update")
                 .foreachBatch(self._trends_batch).option("checkpointLocation", self._ckpt(TRENDS))
-                .trigger(**self._trigger()).start())
-        if DETECTORS in self.wanted:
-            self.queries[DETECTORS] = (
-                pair_window_aggregates(windowed, self.cfg).writeStream.queryName(DETECTORS).outputMode("append")
-                .foreachBatch(self._detectors_batch).option("checkpointLocation", self._ckpt(DETECTORS))
                 .trigger(**self._trigger()).start())
         if TICK in self.wanted and self.tick_source is not None and self.settings.spark.tick_mode != "off":
             if self.alert_sink is not None and getattr(self.alert_sink, "kafka", None) is not None:
@@ -298,15 +299,30 @@ class StreamingJob:
 
     def _fast_batch(self, ticks: DataFrame, batch_id: int) -> None:
         """The fast path, micro-batches back to back in a scheduler pool of its own: per (pair, window)
-        partial aggregates of the batch's valid ticks (one Spark job) feed the running windows, whose early
-        statistics are judged at once, and each pair's newest arrival (processing-time stale_feed)."""
+        partial aggregates of the batch's valid ticks (one Spark job) advance the detectors' windows (early
+        judgement of the open ones, final judgement of the ones the watermark closed), then the driver state
+        is saved for this batch; and each pair's newest arrival (processing-time stale_feed)."""
+        from fxtrue.detectors.statistics import AGG_COLUMNS
         from jobs.streaming.transformations import batch_window_parts
 
         self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", FAST_POOL)
         self._fast_started_ms = now_ms()
         try:
             parts = [r.asDict() for r in batch_window_parts(ticks, self.cfg).collect()]
-            self._judge_early(parts)
+            state = self._windows_before(batch_id)
+            step = state.advance([{c: r[c] for c in AGG_COLUMNS} for r in parts])
+            if state.max_event_ms is not None:
+                self._newest_event_ms = state.max_event_ms
+            if step.late_ticks:
+                self.counters["late_ticks_dropped"] += step.late_ticks
+                log.warning("fast batch %d: %d tick(s) later than the watermark dropped (their windows were "
+                            "closed and judged already)", batch_id, step.late_ticks)
+            crossed_now = {(r["pair"], r["window_start"]) for r in parts if r.get("crossed_count")}
+            self._judge_early(step.touched, crossed_now)
+            self._judge_closed(step.closed, state.carry, batch_id)
+            state.closed_judged(step.closed)
+            self.window_store.save(batch_id, state.to_json())
+            self._windows_batch = batch_id
             sources = set()
             for r in parts:
                 self.last_seen.update(r["pair"], int(r["last_ts"]), int(r["arrival_ms"] or now_ms()))
@@ -316,25 +332,25 @@ class StreamingJob:
         finally:
             self._fast_started_ms = None
 
-    def _judge_early(self, parts: list[dict]) -> list[dict]:
-        """Merge a micro-batch's partial aggregates into the running windows and judge the touched ones
-        (statistics that only grow: flood, price jump, spread, crossed quotes); alerts go out at once."""
+    def _windows_before(self, batch_id: int):
+        """The detectors' state before `batch_id`: the one in memory when it follows the batch before, else the
+        one saved by the newest earlier batch (a restarted job, or a batch Spark runs again)."""
+        from jobs.streaming.state import WindowState
+
+        if self._windows_batch is None or self._windows_batch != batch_id - 1:
+            self.windows = WindowState.from_json(self.window_store.before(batch_id),
+                                                 self.settings.spark.watermark_seconds * 1000)
+        return self.windows
+
+    def _judge_early(self, touched: list[dict], crossed_now: set | None = None) -> list[dict]:
+        """Judge the open windows a micro-batch touched, on the statistics that only grow (flood, price
+        jump, spread, crossed quotes); alerts go out at once."""
         from fxtrue.detectors.judge import collect_alerts
         from jobs.streaming.transformations import aggregates_frame, alerts_of_running_windows
 
-        if not parts:
-            return []
-        self._newest_event_ms = max(self._newest_event_ms, *(r["last_ts"] for r in parts))
-        # Windows the watermark has closed (or is about to) are the detectors query's: a backlog spanning
-        # hours is judged at close, not window by window here.
-        horizon = (self._newest_event_ms - self.settings.spark.watermark_seconds * 1000
-                   - self.cfg.window_seconds * 1000)
-        self.running.prune(horizon)
-        recent = [r for r in parts if r["window_end"] >= horizon]
-        touched = self.running.merge(recent)
         snap = self.holder.snapshot()
         if snap.version is None:  # warm-up: only a window that got a new crossed quote can newly alert
-            touched = [w for w, r in zip(touched, recent) if r.get("crossed_count")]
+            touched = [w for w in touched if (w["pair"], w["window_start"]) in (crossed_now or set())]
         if not touched:
             return []
         alerts = collect_alerts(alerts_of_running_windows(
@@ -352,6 +368,32 @@ class StreamingJob:
         if fresh:
             log.info("fast path: %d early alert(s) (thresholds %s): %s", len(fresh), snap.version or "warm-up",
                      ", ".join(a["alert_id"] for a in fresh[:5]))
+        return alerts
+
+    def _judge_closed(self, closed: list[dict], carry: dict[str, int], batch_id: int) -> list[dict]:
+        """Judge the windows the watermark closed, once, with every statistic (stale_feed's gaps measured
+        from `carry`, each pair's last tick before them): the same statistics and judge as `fxtrue detect`."""
+        from fxtrue.detectors.judge import collect_alerts
+        from jobs.streaming.transformations import aggregates_frame, alerts_of_closed_windows, carry_frame
+
+        if not closed:
+            return []
+        snap = self.holder.snapshot()
+        alerts = collect_alerts(alerts_of_closed_windows(
+            aggregates_frame(self.spark, closed), carry_frame(self.spark, carry), self.thresholds_df(snap),
+            snap.version, self.cfg))
+        for a in alerts:
+            a["path"] = "close"
+            first = self._first_detected.get(a["alert_id"])
+            if first is not None:
+                a["detected_at"] = min(a["detected_at"], first[1])
+        self._forget_first_detected()
+        if self.alert_sink is not None and alerts:
+            self.alert_sink.write(alerts)
+        self.counters["alerts"] += len(alerts)
+        if alerts:
+            log.info("fast batch %d: %d alert(s) of closed windows (thresholds %s)", batch_id, len(alerts),
+                     snap.version or "warm-up")
         return alerts
 
     def _trends_batch(self, batch: DataFrame, batch_id: int) -> None:
@@ -373,37 +415,6 @@ class StreamingJob:
                     self._thr_cache.pop(old).unpersist()
             return df
 
-    def _detectors_batch(self, batch: DataFrame, batch_id: int) -> None:
-        from fxtrue.detectors.judge import collect_alerts
-        from jobs.streaming.transformations import alerts_of_closed_windows, carry_frame, last_tick_per_pair
-
-        carry = self.carry.before(batch_id)
-        aggs = batch.persist()
-        try:
-            last = last_tick_per_pair(aggs)
-            if not last:
-                self.carry.save(batch_id, carry)
-                return
-            snap = self.holder.snapshot()
-            alerts = collect_alerts(alerts_of_closed_windows(
-                aggs, carry_frame(self.spark, carry), self.thresholds_df(snap), snap.version, self.cfg))
-            for a in alerts:
-                a["path"] = "close"
-                first = self._first_detected.get(a["alert_id"])
-                if first is not None:
-                    a["detected_at"] = min(a["detected_at"], first[1])
-            self._forget_first_detected()
-            if self.alert_sink is not None and alerts:
-                self.alert_sink.write(alerts)
-            self.counters["alerts"] += len(alerts)
-            if alerts:
-                log.info("detectors batch %d: %d alert(s) (thresholds %s)", batch_id, len(alerts),
-                         snap.version or "warm-up")
-            carry.update({p: max(ms, carry.get(p, ms)) for p, ms in last.items()})
-            self.carry.save(batch_id, carry)
-        finally:
-            aggs.unpersist()
-
     # -- driver timer: thresholds version check, daily reload, processing-time stale_feed ----------------
     HEARTBEAT_EVERY_S = 10.0
 
@@ -412,16 +423,16 @@ class StreamingJob:
         next_beat = time.monotonic() + self.HEARTBEAT_EVERY_S
         while not self._stop.wait(1.0):
             try:
+                beat = self.progress.poll(self.queries) > 0
                 if time.monotonic() >= next_check:
                     next_check = time.monotonic() + self.cfg.version_check_seconds
                     if self.holder.check():
                         self.restart_tick_query()
-                        if self.listener is not None:
-                            self.listener.beat_now()
+                        beat = True
                 self.check_stale(now_ms())
-                if self.listener is not None and time.monotonic() >= next_beat:
+                if beat or time.monotonic() >= next_beat:
                     next_beat = time.monotonic() + self.HEARTBEAT_EVERY_S
-                    self.listener.beat_now()
+                    self.progress.beat_now()
             except Exception as exc:  # noqa: BLE001 - keep checking; the queries are unaffected
                 log.warning("driver timer: %s", exc)
 
@@ -462,6 +473,8 @@ class StreamingJob:
         snap = self.holder.snapshot()
         info = {"thresholds_version": snap.version or "warm-up", "feed_kinds": ",".join(sorted(self.holder.feed_kinds)),
                 "queries": ",".join(n for n, q in self.queries.items() if q.isActive)}
+        if (watermark := self.windows.watermark_ms) is not None:
+            info[f"{FAST}.watermark"] = iso_ms(watermark)
         return {k: float(v) for k, v in self.counters.items()}, info
 
     def failed(self) -> str | None:
@@ -503,11 +516,18 @@ class StreamingJob:
         log.info("streaming job stopped")
 
 
+def iso_ms(ms: int) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _local(path: str) -> Path:
-    """The carry store is a small local folder beside the checkpoints (file:// or a plain path)."""
+    """The detectors' driver state is a small local folder inside the fast query's checkpoint (file:// or a
+    plain path)."""
     if "://" in path and not path.startswith("file:"):
         raise ValueError(f"checkpoint dir {path} is not local; set spark.checkpoint_dir to a local or shared "
-                         "filesystem path for the detectors' carry store")
+                         "filesystem path for the detectors' driver state")
     return Path(path.removeprefix("file://").removeprefix("file:"))
 
 
@@ -517,7 +537,7 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
     from fxtrue.heartbeats import STREAMING, HeartbeatWriter
     from fxtrue.spark import session as spark_session
     from fxtrue.spark import streaming_master
-    from jobs.streaming.progress import ProgressListener
+    from jobs.streaming.progress import ProgressPoller
     from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink
     from jobs.streaming.sources import kafka_ticks
     from jobs.streaming.state import ThresholdsHolder
@@ -537,9 +557,7 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
                        cassandra_sink=CassandraSink(session, settings),
                        alert_sink=AlertSinks(CassandraSink(session, settings), KafkaAlertSink(settings)),
                        heartbeat=beats)
-    listener = ProgressListener(lambda m, i: beats.beat("running", m, i), job.status)
-    spark.streams.addListener(listener)
-    job.listener = listener
+    job.progress = ProgressPoller(lambda m, i: beats.beat("running", m, i), job.status)
     beats.beat("starting", {}, {"thresholds_version": holder.snapshot().version or "warm-up"})
     return job
 
@@ -562,14 +580,10 @@ def main(argv: list[str] | None = None, settings=None) -> int:
     try:
         job = build(settings).start()
         rc = job.run_until(stop)
-        listener = getattr(job, "listener", None)
-        if listener is not None:
-            job.spark.streams.removeListener(listener)
         if job.heartbeat is not None:
             try:
-                m, i = job.status()
-                if listener is not None:  # keep the last progress metrics in the final heartbeat
-                    m, i = {**listener.metrics, **m}, {**listener.info, **i}
+                m, i = job.status()  # with the last progress metrics
+                m, i = {**job.progress.metrics, **m}, {**job.progress.info, **i}
                 job.heartbeat.beat("stopped" if rc == 0 else "failed", m, i)
             except Exception as exc:  # noqa: BLE001
                 log.warning("final heartbeat: %s", exc)

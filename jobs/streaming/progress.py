@@ -1,14 +1,12 @@
-"""Progress and health: every micro-batch's progress (batch id, input and processed rows/s, duration and
-where it went, watermark, state size) is logged and written to the job's heartbeat (heartbeats_by_job, job
-"streaming")."""
+"""Progress and health: each query's latest micro-batch progress (batch id, input and processed rows/s,
+duration and where it went, watermark, state size), polled from the driver's timer thread, is logged and
+written to the job's heartbeat (heartbeats_by_job, job "streaming")."""
 
 from __future__ import annotations
 
 import logging
 import threading
 from typing import Callable
-
-from pyspark.sql.streaming import StreamingQueryListener
 
 log = logging.getLogger("fxtrue.streaming")
 
@@ -44,38 +42,60 @@ def duration_parts(duration_ms: dict | None) -> str:
     return ", ".join(parts) + " ms" if parts else ""
 
 
-class ProgressListener(StreamingQueryListener):
-    """Logs each progress and hands the job-wide metrics to `beat(metrics, info)`."""
+class ProgressPoller:
+    """Reads each query's latest progress from the driver's timer thread, logs the queries that ran new
+    batches and hands the job-wide metrics to `beat(metrics, info)`.
 
-    def __init__(self, beat: Callable[[dict[str, float], dict[str, str]], None],
+    A poll rather than a StreamingQueryListener: PySpark's listener bridge converts every progress event
+    field by field over Py4J (about 70 round trips per event, each resolving classes anew), which cost the
+    streaming job's driver more CPU than some of its queries; a poll is one JSON document per query per
+    second. Batches that ran between two polls are counted in the log line, not logged one by one."""
+
+    def __init__(self, beat: Callable[[dict[str, float], dict[str, str]], None] | None = None,
                  extra: Callable[[], tuple[dict[str, float], dict[str, str]]] = lambda: ({}, {})) -> None:
         self._beat = beat
         self._extra = extra
         self._lock = threading.Lock()
+        self._seen: dict[str, int] = {}  # query name -> the newest batch id logged
         self.metrics: dict[str, float] = {}
         self.info: dict[str, str] = {}
 
-    def onQueryStarted(self, event) -> None:
-        log.info("query %s started (id %s)", event.name, event.id)
+    def poll(self, queries: dict) -> int:
+        """Log and keep the latest progress of every query that finished a batch since the last poll; returns
+        how many did."""
+        fresh = 0
+        for name, q in list(queries.items()):
+            try:
+                p = q.lastProgress
+            except Exception as exc:  # noqa: BLE001 - a query being stopped or restarted
+                log.debug("progress of %s: %s", name, exc)
+                continue
+            if p is None or p.batchId == self._seen.get(name):
+                continue
+            self.note(p, self._seen.get(name))
+            self._seen[name] = p.batchId
+            fresh += 1
+        return fresh
 
-    def onQueryProgress(self, event) -> None:
-        p = event.progress
+    def note(self, p, previous_batch: int | None = None) -> None:
         m = progress_metrics(p)
         watermark = (p.eventTime or {}).get("watermark", "")
-        log.info("%s batch %d: %d rows, %.0f rows/s in, %.0f rows/s processed, %d ms (%s), watermark %s, "
-                 "state %d rows", p.name, p.batchId, p.numInputRows or 0, p.inputRowsPerSecond or 0.0,
-                 p.processedRowsPerSecond or 0.0, m[f"{p.name}.batch_duration_ms"],
-                 duration_parts(p.durationMs) or "-", watermark or "-", m[f"{p.name}.state_rows"])
+        skipped = p.batchId - previous_batch - 1 if previous_batch is not None else 0
+        log.info("%s batch %d%s: %d rows, %.0f rows/s in, %.0f rows/s processed, %d ms (%s), watermark %s, "
+                 "state %d rows", p.name, p.batchId, f" (+{skipped} since the last line)" if skipped > 0 else "",
+                 p.numInputRows or 0, p.inputRowsPerSecond or 0.0, p.processedRowsPerSecond or 0.0,
+                 m[f"{p.name}.batch_duration_ms"], duration_parts(p.durationMs) or "-", watermark or "-",
+                 m[f"{p.name}.state_rows"])
         with self._lock:
             self.metrics.update(m)
             if watermark:
                 self.info[f"{p.name}.watermark"] = watermark
-        self.beat_now()
 
     def beat_now(self) -> None:
-        """Write the heartbeat with the latest metrics. Also called by the job's driver timer, because an
-        idle query (no new ticks) reports no progress, and the job must still look alive (and say which
-        thresholds version it holds)."""
+        """Write the heartbeat with the latest metrics (also when no query ran a batch: an idle job must
+        still look alive and say which thresholds version it holds)."""
+        if self._beat is None:
+            return
         with self._lock:
             extra_m, extra_i = self._extra()
             metrics, info = {**self.metrics, **extra_m}, {**self.info, **extra_i}
@@ -83,12 +103,3 @@ class ProgressListener(StreamingQueryListener):
             self._beat(metrics, info)
         except Exception as exc:  # noqa: BLE001 - a missed heartbeat must not stop the queries
             log.warning("heartbeat write failed: %s", exc)
-
-    def onQueryIdle(self, event) -> None:
-        pass
-
-    def onQueryTerminated(self, event) -> None:
-        if event.exception:
-            log.error("query %s terminated with an error: %s", event.id, event.exception[:2000])
-        else:
-            log.info("query %s stopped", event.id)

@@ -1,6 +1,7 @@
 """Driver-side state of the streaming job: the thresholds in force (reloaded without restarting queries), the
-stale_feed carry between micro-batches (persisted beside the checkpoints, so a re-run batch sees what it saw),
-and each pair's last arrival for the processing-time stale_feed check."""
+detectors' windows with their event-time watermark and stale_feed carry (saved per micro-batch beside the
+checkpoints, so a re-run batch starts from what its first run started from), and each pair's last arrival for
+the processing-time stale_feed check."""
 
 from __future__ import annotations
 
@@ -105,11 +106,11 @@ class ThresholdsHolder:
                             "same way)", t.version, t.source_kind, kind)
 
 
-class CarryStore:
-    """Per micro-batch, each pair's last tick time seen by the detectors (pair -> epoch ms).
+class BatchStateStore:
+    """Driver state saved per micro-batch, as <dir>/<batch_id>.json, after the batch's writes.
 
-    Saved as <dir>/<batch_id>.json after a batch; a batch reads the newest file with a smaller id, so a
-    batch Spark re-runs after a crash sees exactly the carry of its first run.
+    A batch reads the newest file with a smaller id, so a batch Spark re-runs after a crash (same offsets)
+    starts from exactly the state its first run started from, whatever that run saved before it died.
     """
 
     KEEP = 20
@@ -121,15 +122,21 @@ class CarryStore:
     def _ids(self) -> list[int]:
         return sorted(int(p.stem) for p in self.folder.glob("*.json") if p.stem.isdigit())
 
-    def before(self, batch_id: int) -> dict[str, int]:
-        ids = [i for i in self._ids() if i < batch_id]
-        if not ids:
-            return {}
-        return {k: int(v) for k, v in json.loads((self.folder / f"{ids[-1]}.json").read_text()).items()}
+    def latest(self) -> tuple[int, dict] | None:
+        """(batch id, state) of the newest saved batch, or None."""
+        ids = self._ids()
+        return (ids[-1], self._read(ids[-1])) if ids else None
 
-    def save(self, batch_id: int, carry: dict[str, int]) -> None:
+    def before(self, batch_id: int) -> dict:
+        ids = [i for i in self._ids() if i < batch_id]
+        return self._read(ids[-1]) if ids else {}
+
+    def _read(self, batch_id: int) -> dict:
+        return json.loads((self.folder / f"{batch_id}.json").read_text())
+
+    def save(self, batch_id: int, state: dict) -> None:
         tmp = self.folder / f".{batch_id}.tmp"
-        tmp.write_text(json.dumps(carry, sort_keys=True))
+        tmp.write_text(json.dumps(state, sort_keys=True, separators=(",", ":")))
         tmp.replace(self.folder / f"{batch_id}.json")
         for old in self._ids()[:-self.KEEP]:
             (self.folder / f"{old}.json").unlink(missing_ok=True)
@@ -209,7 +216,7 @@ MERGE_MAX = ("mid_max", "spread_max_bps", "last_ts", "last_received_at")
 def merge_aggregates(a: dict, b: dict) -> dict:
     """Two partial aggregates of one (pair, window) (fxtrue.detectors.statistics.AGG_COLUMNS, times in epoch
     ms) -> their aggregate. Counts add, extremes take the extreme (nulls ignored); the mean is the
-    count-weighted mean (the early statistics do not use it)."""
+    count-weighted mean (every valid tick has prices, so the count is the mean's count)."""
     out = dict(a)
     for k in MERGE_SUM:
         out[k] = (a.get(k) or 0) + (b.get(k) or 0)
@@ -226,24 +233,80 @@ def merge_aggregates(a: dict, b: dict) -> dict:
 
 
 class RunningWindows:
-    """Each open (pair, window)'s aggregate so far, on the driver (15 pairs x a few open windows). Lost on a
-    restart: the windows then restart from the re-read ticks, so their early statistics are at most the true
-    ones (they never fire where the closed window would not) and the judgement at close is unaffected."""
+    """Each open (pair, window)'s aggregate so far, on the driver (15 pairs x a few open windows)."""
 
-    def __init__(self) -> None:
-        self.windows: dict[tuple[str, int], dict] = {}
+    def __init__(self, windows: list[dict] | None = None) -> None:
+        self.windows: dict[tuple[str, int], dict] = {(w["pair"], w["window_start"]): w for w in windows or []}
 
     def merge(self, parts: list[dict]) -> list[dict]:
         """Add one micro-batch's partial aggregates; returns the merged aggregates of the windows it touched."""
-        touched = []
+        touched = {}
         for part in parts:
             key = (part["pair"], part["window_start"])
             have = self.windows.get(key)
-            self.windows[key] = merged = part if have is None else merge_aggregates(have, part)
-            touched.append(merged)
-        return touched
+            self.windows[key] = touched[key] = part if have is None else merge_aggregates(have, part)
+        return list(touched.values())
 
-    def prune(self, closed_before_ms: int) -> None:
-        """Forget windows that ended before `closed_before_ms` (the watermark has closed them)."""
-        for key in [k for k, w in self.windows.items() if w["window_end"] < closed_before_ms]:
-            del self.windows[key]
+    def pop_closed(self, watermark_ms: int) -> list[dict]:
+        """Remove and return the windows that end at or before the watermark (closed), oldest first."""
+        keys = sorted((k for k, w in self.windows.items() if w["window_end"] <= watermark_ms), key=lambda k: k[::-1])
+        return [self.windows.pop(k) for k in keys]
+
+
+@dataclass
+class Advance:
+    """What one micro-batch did to the windows: the open windows it touched (merged so far), the windows it
+    closed, and how many of its ticks came too late (their window had closed before the batch)."""
+
+    touched: list[dict]
+    closed: list[dict]
+    late_ticks: int
+
+
+class WindowState:
+    """The detectors' event-time state, kept on the driver and saved per micro-batch (BatchStateStore): the
+    running windows, each pair's last tick before them (the stale_feed carry) and the newest event time seen.
+
+    Watermark semantics as Structured Streaming's windowed aggregation in append mode: the watermark is the
+    newest event time seen in earlier batches minus the allowed lateness; a batch's ticks in windows that end
+    at or before it are dropped (too late); after the batch, the windows that end at or before the new
+    watermark are closed and judged once."""
+
+    def __init__(self, lateness_ms: int, running: RunningWindows | None = None,
+                 carry: dict[str, int] | None = None, max_event_ms: int | None = None) -> None:
+        self.lateness_ms = lateness_ms
+        self.running = running or RunningWindows()
+        self.carry: dict[str, int] = dict(carry or {})
+        self.max_event_ms = max_event_ms
+
+    @property
+    def watermark_ms(self) -> int | None:
+        return None if self.max_event_ms is None else self.max_event_ms - self.lateness_ms
+
+    def advance(self, parts: list[dict]) -> Advance:
+        """Merge one micro-batch's partial aggregates (AGG_COLUMNS, epoch ms), then close what the new watermark
+        passed. The carry is not updated here: the closed windows are judged with the carry from before them,
+        then `closed_judged` moves it on."""
+        before = self.watermark_ms
+        kept = [p for p in parts if before is None or p["window_end"] > before]
+        touched = self.running.merge(kept)
+        if parts:
+            newest = max(p["last_ts"] for p in parts)
+            self.max_event_ms = newest if self.max_event_ms is None else max(self.max_event_ms, newest)
+        closed = self.running.pop_closed(self.watermark_ms) if self.max_event_ms is not None else []
+        done = {(w["pair"], w["window_start"]) for w in closed}
+        late = sum(p["tick_count"] or 0 for p in parts) - sum(p["tick_count"] or 0 for p in kept)
+        return Advance([w for w in touched if (w["pair"], w["window_start"]) not in done], closed, late)
+
+    def closed_judged(self, closed: list[dict]) -> None:
+        for w in closed:
+            self.carry[w["pair"]] = max(w["last_ts"], self.carry.get(w["pair"], w["last_ts"]))
+
+    def to_json(self) -> dict:
+        return {"windows": list(self.running.windows.values()), "carry": self.carry,
+                "max_event_ms": self.max_event_ms, "watermark_ms": self.watermark_ms}  # (fxtrue.checkpoints)
+
+    @classmethod
+    def from_json(cls, state: dict, lateness_ms: int) -> "WindowState":
+        return cls(lateness_ms, RunningWindows(state.get("windows")),
+                   {k: int(v) for k, v in (state.get("carry") or {}).items()}, state.get("max_event_ms"))

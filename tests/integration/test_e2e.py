@@ -236,7 +236,7 @@ def test_stream_end_to_end(settings, cql, spark, world):
         job = start_stream(env, log)
         wait_for("the restarted job's heartbeat", lambda: job_alive(cql, settings, job.pid, "ve2e1"),
                  proc=job, log=log)
-        wait_for("part 1 judged", lambda: watermark_at_least(settings, "detectors", ms(RUN_DAY, PART1[1]) - 35_000),
+        wait_for("part 1 judged", lambda: watermark_at_least(settings, "fast", ms(RUN_DAY, PART1[1]) - 35_000),
                  proc=job, log=log)
         v2 = dataclasses.replace(v1, version="ve2e2")
         v2.to_file(root / "v2.json")
@@ -346,4 +346,4 @@ def test_stream_end_to_end(settings, cql, spark, world):
 
     hb = heartbeat(cql, settings)
     assert hb.status in ("running", "stopped")
-    assert hb.metrics.get("detectors.batch_id", -1) >= 0 and "detectors.batch_duration_ms" in hb.metrics
+    assert hb.metrics.get("fast.batch_id", -1) >= 0 and "fast.batch_duration_ms" in hb.metrics

@@ -44,24 +44,24 @@ def test_committed_is_the_last_committed_batch_not_the_last_planned(tmp_path):
 def test_lag_names_each_query_behind_and_by_how_much(tmp_path):
     root = tmp_path / "streaming"
     write_batch(root / "raw", 3, {0: 100, 1: 90}, 0)
-    write_batch(root / "detectors", 5, {0: 100, 1: 100}, 50_000)
-    (root / "detectors" / "state").mkdir()
-    (root / "detectors-carry").mkdir(parents=True)  # not a query
+    write_batch(root / "trends", 5, {0: 100, 1: 100}, 50_000)
+    (root / "trends" / "state").mkdir()
+    (root / "scratch").mkdir(parents=True)  # not a query
     progress = checkpoints.committed_all(root)
-    assert set(progress) == {"raw", "detectors"}
+    assert set(progress) == {"raw", "trends"}
     end = {TOPIC: {0: 100, 1: 100}}
-    behind = checkpoints.lag(progress, end, final_watermark_ms=60_000, queries=("raw", "detectors", "lake"))
+    behind = checkpoints.lag(progress, end, final_watermark_ms=60_000, queries=("raw", "trends", "lake"))
     assert behind == ["query lake: no checkpoint yet",
-                      "query detectors: watermark 10.0 s short of the input's final watermark (batch 5)",
-                      "query raw: 10 record(s) behind the end of the topic (batch 3)"]
+                      "query raw: 10 record(s) behind the end of the topic (batch 3)",
+                      "query trends: watermark 10.0 s short of the input's final watermark (batch 5)"]
     # the watermark is not a stateless query's business; an input that is all read and judged is done
     write_batch(root / "raw", 4, {0: 100, 1: 100}, 0)
-    write_batch(root / "detectors", 6, {0: 100, 1: 100}, 60_000)
+    write_batch(root / "trends", 6, {0: 100, 1: 100}, 60_000)
     write_batch(root / "lake", 0, {0: 100, 1: 100}, 0)
-    assert checkpoints.lag(checkpoints.committed_all(root), end, 60_000, ("raw", "detectors", "lake")) == []
+    assert checkpoints.lag(checkpoints.committed_all(root), end, 60_000, ("raw", "trends", "lake")) == []
     # a query that is not asked about (the tick query commits once per real-time batch) is not judged
     write_batch(root / "tick", 0, {0: 10, 1: 10}, 0)
-    assert checkpoints.lag(checkpoints.committed_all(root), end, 60_000, ("raw", "detectors", "lake")) == []
+    assert checkpoints.lag(checkpoints.committed_all(root), end, 60_000, ("raw", "trends", "lake")) == []
     assert checkpoints.lag(checkpoints.committed_all(root), end, 60_000) == [
         "query tick: 180 record(s) behind the end of the topic (batch 0)"]
 
@@ -75,3 +75,23 @@ def test_wait_caught_up_times_out_with_what_is_behind(tmp_path):
                                    on_poll=lambda: polls.append(1))
     assert polls == [1]
     checkpoints.wait_caught_up(root, lambda: {TOPIC: {0: 1}}, None, timeout_s=0)  # done: returns at once
+
+
+def test_a_query_with_driver_state_is_judged_by_the_watermark_of_its_last_committed_batch(tmp_path):
+    """The fast query keeps the detectors' windows on the driver, saved per batch before the batch commits:
+    its watermark is the one saved for the newest batch at or before its last commit (a batch that was
+    saved but not committed, as when the job died between the two, does not count)."""
+    q = tmp_path / "streaming" / "fast"
+    write_batch(q, 3, {0: 50}, 0)
+    write_batch(q, 4, {0: 100}, 0)
+    write_batch(q, 5, {0: 100}, 0, commit=False)
+    (q / "driver").mkdir()
+    assert checkpoints.committed(q).watermark_ms == 0 and checkpoints.committed(q).stateful  # nothing saved yet
+    (q / "driver" / "3.json").write_text(json.dumps({"watermark_ms": 40_000, "max_event_ms": 45_000}))
+    (q / "driver" / "5.json").write_text(json.dumps({"watermark_ms": 90_000, "max_event_ms": 95_000}))
+    c = checkpoints.committed(q)
+    assert (c.batch_id, c.watermark_ms, c.stateful) == (4, 40_000, True)
+    assert checkpoints.lag({"fast": c}, {TOPIC: {0: 100}}, 60_000) == [
+        "query fast: watermark 20.0 s short of the input's final watermark (batch 4)"]
+    (q / "driver" / "4.json").write_text(json.dumps({"watermark_ms": 60_000, "max_event_ms": 65_000}))
+    assert checkpoints.lag(checkpoints.committed_all(tmp_path / "streaming"), {TOPIC: {0: 100}}, 60_000) == []

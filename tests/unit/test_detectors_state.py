@@ -7,7 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 from fxtrue.settings import DetectorSettings
 from fxtrue.thresholds import ThresholdRow, Thresholds
-from jobs.streaming.state import (CarryStore, LastSeen, ThresholdsHolder, next_reload, processing_time_stale)
+from jobs.streaming.state import (BatchStateStore, LastSeen, ThresholdsHolder, WindowState, next_reload,
+                                  processing_time_stale)
 
 CFG = DetectorSettings()
 TUE_10 = datetime(2026, 11, 3, 10, 0, 5, tzinfo=timezone.utc)
@@ -61,13 +62,57 @@ def test_holder_switches_on_a_new_pointer_and_reloads_daily():
     assert h.check() and h.snapshot().version == "v2"
 
 
-def test_carry_store_replays_what_a_rerun_batch_saw(tmp_path):
-    c = CarryStore(tmp_path)
-    c.save(0, {"EUR/USD": 1})
-    c.save(1, {"EUR/USD": 2})
-    assert c.before(1) == {"EUR/USD": 1}   # batch 1 re-run after a crash sees batch 0's carry
-    assert c.before(5) == {"EUR/USD": 2}
-    assert c.before(0) == {}
+def test_batch_state_store_replays_what_a_rerun_batch_started_from(tmp_path):
+    c = BatchStateStore(tmp_path)
+    c.save(0, {"carry": {"EUR/USD": 1}})
+    c.save(1, {"carry": {"EUR/USD": 2}})
+    assert c.before(1) == {"carry": {"EUR/USD": 1}}   # batch 1 re-run after a crash starts from batch 0's state
+    assert c.before(5) == {"carry": {"EUR/USD": 2}} and c.latest() == (1, {"carry": {"EUR/USD": 2}})
+    assert c.before(0) == {} and BatchStateStore(tmp_path / "new").latest() is None
+    for b in range(2, 30):
+        c.save(b, {})
+    assert len(list(tmp_path.glob("*.json"))) == BatchStateStore.KEEP
+
+
+def part(pair: str, start_s: int, n: int, lo: float, hi: float, last_s: float, crossed: int = 0) -> dict:
+    """A partial aggregate of one (pair, 10 s window) (AGG_COLUMNS, epoch ms)."""
+    ws = start_s * 1000
+    return {"pair": pair, "window_start": ws, "window_end": ws + 10_000, "tick_count": n, "mid_min": lo,
+            "mid_max": hi, "mid_mean": (lo + hi) / 2, "spread_max_bps": 1.0, "crossed_count": crossed,
+            "first_ts": ws, "last_ts": int(last_s * 1000), "last_received_at": int(last_s * 1000) + 5}
+
+
+def test_window_state_closes_what_the_watermark_passes_and_drops_ticks_of_closed_windows():
+    st = WindowState(lateness_ms=5_000)
+    step = st.advance([part("EUR/USD", 0, 3, 1.0, 1.1, 9), part("USD/JPY", 0, 2, 150.0, 150.1, 8)])
+    assert step.closed == [] and {w["pair"] for w in step.touched} == {"EUR/USD", "USD/JPY"}
+    assert st.watermark_ms == 4_000  # newest event 9 s minus 5 s lateness
+    step = st.advance([part("EUR/USD", 10, 1, 1.05, 1.05, 16), part("EUR/USD", 0, 2, 0.9, 1.0, 9.5)])
+    # the watermark (4 s) had not passed the first window's end: its late part still counts; then 16 - 5 = 11 s
+    # closes both pairs' first windows, judged once with all their ticks
+    assert [(w["pair"], w["window_start"], w["tick_count"], w["mid_min"]) for w in step.closed] == [
+        ("EUR/USD", 0, 5, 0.9), ("USD/JPY", 0, 2, 150.0)]
+    assert [(w["pair"], w["window_start"]) for w in step.touched] == [("EUR/USD", 10_000)]
+    assert step.late_ticks == 0 and st.carry == {}  # the carry moves only once the closed windows are judged
+    st.closed_judged(step.closed)
+    assert st.carry == {"EUR/USD": 9_500, "USD/JPY": 8_000}
+    step = st.advance([part("USD/JPY", 0, 4, 151.0, 151.0, 7), part("USD/JPY", 10, 1, 150.0, 150.0, 12)])
+    assert step.late_ticks == 4 and step.closed == []  # its window closed a batch ago: dropped, as Spark would
+    assert sorted(st.running.windows) == [("EUR/USD", 10_000), ("USD/JPY", 10_000)]
+
+
+def test_window_state_round_trips_through_its_saved_form(tmp_path):
+    st = WindowState(lateness_ms=5_000)
+    st.advance([part("EUR/USD", 0, 3, 1.0, 1.1, 9), part("EUR/USD", 10, 1, 1.0, 1.0, 18)])
+    st.closed_judged(st.advance([part("EUR/USD", 20, 1, 1.0, 1.0, 25)]).closed)
+    store = BatchStateStore(tmp_path)
+    store.save(7, st.to_json())
+    back = WindowState.from_json(store.before(8), 5_000)
+    assert (back.running.windows, back.carry, back.max_event_ms, back.watermark_ms) == (
+        st.running.windows, st.carry, 25_000, 20_000)
+    assert store.latest()[1]["watermark_ms"] == 20_000  # what fxtrue.checkpoints reads
+    fresh = WindowState.from_json({}, 5_000)
+    assert fresh.watermark_ms is None and fresh.advance([]).closed == []
 
 
 def test_processing_time_stale_fires_with_no_data_at_all():

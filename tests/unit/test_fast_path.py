@@ -43,8 +43,10 @@ def test_merged_partial_aggregates_equal_the_aggregate_of_all_ticks(spark):
             assert got[col] == want[col], (key, col)
         for col in ("mid_min", "mid_max", "spread_max_bps", "mid_mean"):
             assert got[col] == pytest.approx(want[col], rel=1e-12), (key, col)
-    running.prune(T0_MS + 30_000)
-    assert {ws for _, ws in running.windows} == {T0_MS + 20_000, T0_MS + 30_000}  # ended at or after the cut
+    closed = running.pop_closed(T0_MS + 30_000)
+    assert [(w["window_start"], w["pair"]) for w in closed] == sorted(
+        (ws, p) for p, ws in whole if ws + 10_000 <= T0_MS + 30_000), "ended at or before the watermark, oldest first"
+    assert {ws for _, ws in running.windows} == {T0_MS + 30_000}
 
 
 def test_merge_ignores_nulls_of_a_priceless_part():
@@ -64,7 +66,7 @@ def v1(spark):
 
 
 def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark, tmp_path, v1):
-    from jobs.streaming.job import DETECTORS, FAST, StreamingJob
+    from jobs.streaming.job import FAST, StreamingJob
     from jobs.streaming.state import ThresholdsHolder
 
     thresholds, model = v1
@@ -75,7 +77,7 @@ def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark
     src = tmp_path / "in"
     source = file_source(spark, src)
     sink = ListSink()
-    job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=sink, queries=(FAST, DETECTORS),
+    job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=sink, queries=(FAST,),
                        checkpoint_root=str(tmp_path / "ckpt"))
     clean, _ = simulated_rows(T1, T1 + 28_000, model=model)
     jpy = [r for r in clean if r[0] == "USD/JPY"][-1]
@@ -86,7 +88,6 @@ def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark
     job.start()
     try:
         job.queries[FAST].processAllAvailable()
-        job.queries[DETECTORS].processAllAvailable()
         first = list(sink.alerts)
         early = {a["alert_id"]: a for a in first if a["path"] == "fast"}
         want = {("price_jump", "USD/JPY", T1 + 20_000), ("spread", "EUR/USD", T1 + 20_000)}
@@ -98,7 +99,6 @@ def test_fast_path_alerts_early_and_the_closed_window_upserts_the_same_row(spark
         more, _ = simulated_rows(T1 + 28_000, T1 + 60_000, model=model)
         (src / "2.json").write_text(as_json_lines(more))
         job.queries[FAST].processAllAvailable()
-        job.queries[DETECTORS].processAllAvailable()
         rows = {}
         for a in sink.alerts:  # the sinks upsert by alert id: the last write of an id is its row
             rows[a["alert_id"]] = a
@@ -138,7 +138,7 @@ def test_a_tick_from_the_future_is_rejected_and_leaves_the_watermark_alone(spark
     """One tick stamped years ahead must not move the watermark (every later window would be 'late' for
     good): it is rejected (to the DLQ) for being ahead of its arrival at the broker (kafka.max_event_skew_s)."""
     from fxtrue.frames import rejected_ticks
-    from jobs.streaming.job import DETECTORS, StreamingJob
+    from jobs.streaming.job import FAST, StreamingJob
     from jobs.streaming.state import ThresholdsHolder
 
     holder = ThresholdsHolder(lambda: None, lambda v: None, "00:30")
@@ -155,13 +155,12 @@ def test_a_tick_from_the_future_is_rejected_and_leaves_the_watermark_alone(spark
     reasons = [r["reason"] for r in rejected_ticks(parsed).collect()]
     assert len(reasons) == 1 and "ahead of its arrival (limit" in reasons[0], reasons
 
-    job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=ListSink(), queries=(DETECTORS,),
+    job = StreamingJob(spark, settings, source=source, holder=holder, alert_sink=ListSink(), queries=(FAST,),
                        checkpoint_root=str(tmp_path / "ckpt"))
     job.start()
     try:
-        q = job.queries[DETECTORS]
-        q.processAllAvailable()
-        watermark = q.lastProgress["eventTime"].get("watermark", "")
-        assert watermark.startswith("2026-"), watermark
+        job.queries[FAST].processAllAvailable()
+        assert job.windows.watermark_ms == max(r[1] for r in rows).timestamp() * 1000 - 5_000
+        assert job.status()[1]["fast.watermark"].startswith("2026-")
     finally:
         job.stop()
