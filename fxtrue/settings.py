@@ -92,6 +92,8 @@ class SparkSettings:
     jars_dir: str = ""  # empty: <state>/lib/spark
     lake_path: str = ""  # empty: <state>/lake (s3a://bucket/lake on AWS)
     checkpoint_dir: str = ""  # empty: <state>/checkpoints
+    # the pace of `fxtrue bench`'s stream levels (each level offers R x trigger ticks per micro-batch); the
+    # streaming job's queries have their own triggers below
     trigger_seconds: float = 5.0
     # the lake's file sink: one Parquet file per pair per micro-batch, so a slower cadence than the others
     lake_trigger_seconds: float = 60.0

@@ -129,12 +129,13 @@ def run(ctx: BenchContext) -> BenchResult:
     cfg = ctx.settings
     res.params = {"run_s": run_s, "tick_mode": cfg.spark.tick_mode, "tick_batch_s": cfg.spark.tick_batch_seconds,
                   "fast_trigger_s": cfg.spark.fast_trigger_seconds,
-                  "trigger_s": cfg.spark.trigger_seconds, "window_s": cfg.detectors.window_seconds,
+                  "window_s": cfg.detectors.window_seconds,
                   "watermark_s": cfg.spark.watermark_seconds}
     res.notes.append("latency = Kafka timestamp of the alert record minus Kafka timestamp of the window's first "
                      "crossed quote; 'alert' is the first record of each alert id (normally the tick query's), "
                      "'judgement at close' waits for the watermark (max event time - watermark) to pass the "
-                     "window's end, so about window + watermark + trigger is its floor by design")
+                     "window's end (the fast query closes it in the micro-batch that moves the watermark there), "
+                     "so about window + watermark + one fast batch is its floor by design")
     res.notes.append("the synthetic feeder runs in the same Spark as the job (local[2] plus the tick query's "
                      "real-time slots): it competes for the same cores")
     res.notes.append(f"the tick query's real-time batches last {cfg.spark.tick_batch_seconds:.0f} s: a period "

@@ -1,6 +1,6 @@
-"""stream: the highest sustained ticks/s through the full streaming job (lake, raw -> Cassandra + DLQ, fast
-path, trends, detectors -> alerts; not the tick query, which judges live ticks only), beside a Spark query on
-the same kind of topic that only counts (the engine's ceiling).
+"""stream: the highest sustained ticks/s through the full streaming job (lake; fast: Cassandra archive + DLQ and
+the detectors' windows -> alerts; trends; not the tick query, which judges live ticks only), beside a Spark
+query on the same kind of topic that only counts (the engine's ceiling).
 
 Method: a backlog of synthetic ticks per offered rate R is written to its own topic; the job runs with
 maxOffsetsPerTrigger = R x trigger, so each micro-batch is offered exactly R x trigger ticks. R is sustained
@@ -23,7 +23,7 @@ def make_job(spark, settings, session, checkpoint_root: str):
     logged), minus heartbeats (a benchmark must not write them into a keyspace it drops)."""
     StreamingJob = require("jobs.streaming.job", "StreamingJob", "the streaming job (issue 5)")
     from fxtrue import thresholds
-    from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink
+    from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink, write_dlq
     from jobs.streaming.sources import kafka_ticks
     from jobs.streaming.state import ThresholdsHolder
 
@@ -35,6 +35,7 @@ def make_job(spark, settings, session, checkpoint_root: str):
     return StreamingJob(spark, settings, source=lambda: kafka_ticks(spark, settings), holder=holder,
                         tick_source=lambda: kafka_ticks(spark, settings, "latest", real_time=realtime),
                         cassandra_sink=CassandraSink(session, settings),
+                        dlq_sink=lambda rejected: write_dlq(rejected, settings),
                         alert_sink=AlertSinks(CassandraSink(session, settings), KafkaAlertSink(settings)),
                         checkpoint_root=checkpoint_root)
 
@@ -95,15 +96,15 @@ def try_level(ctx: BenchContext, base, session, rate: int, period_s: float, warm
         job.stop(timeout_s=15.0)  # a benchmark need not let the last micro-batch finish
     trigger_ms = trigger_s * 1000
     durations = [p["durationMs"].get("triggerExecution", 0) for ps in per_query.values() for p in ps]
-    rows_raw = sum(p["numInputRows"] for p in per_query.get("raw", []))
+    rows_raw = sum(p["numInputRows"] for p in per_query.get("fast", []))
     worst = max(durations) if durations else float("inf")
     processed = rows_raw / period_s
     over = sum(d > trigger_ms for d in durations)
     batch_rates = [p["numInputRows"] / max(p["durationMs"].get("triggerExecution", 1), 1) * 1000
-                   for p in per_query.get("raw", []) if p["numInputRows"]]
+                   for p in per_query.get("fast", []) if p["numInputRows"]]
     return {"rate": rate, "batches": len(durations), "over_trigger": over, "worst_batch_ms": worst,
             "processed_per_s": processed, "sustained": bool(durations) and over == 0 and processed >= 0.95 * rate,
-            "raw_batch_rates": batch_rates, "counters": dict(job.counters),
+            "fast_batch_rates": batch_rates, "counters": dict(job.counters),
             "batches_per_query": {name: len(ps) for name, ps in per_query.items()}}
 
 
@@ -173,9 +174,9 @@ def run(ctx: BenchContext) -> BenchResult:
     res.figures = [
         Figure("highest sustained rate (full job)", "ticks/s", [best_rate],
                note="offered rates tried: " + ", ".join(f"{t['rate']:,}" for t in tried) + "; one ramp"),
-        Figure("processed rate at that level (raw query)", "ticks/s", samples,
+        Figure("processed rate at that level (fast query)", "ticks/s", samples,
                note=f"over the {period:.0f} s measurement period"),
-        Figure("raw query per-batch rate at that level", "ticks/s", (best or tried[-1])["raw_batch_rates"] or [0.0],
+        Figure("fast query per-batch rate at that level", "ticks/s", (best or tried[-1])["fast_batch_rates"] or [0.0],
                note="rows / batch duration of each micro-batch (headroom indicator)"),
         Figure("count-only Spark query (ceiling)", "ticks/s", ceiling or [0.0], role="reference",
                note="same Kafka source, foreachBatch(count), per-batch rows / batch duration"),

@@ -1,7 +1,7 @@
 """The speed layer: Spark Structured Streaming from fx.ticks to the tick lake, Cassandra and fx.alerts.
 
 sources (Kafka fx.ticks, explicit schema) -> transformations (validation, watermark, trends, detector
-windows) -> sinks, as five queries on one parsed stream:
+windows) -> sinks, as three queries on one parsed stream:
   tick       valid ticks judged one by one as they arrive (spread above its (pair, hour) threshold, crossed
              quotes: statistics.TICK), in Spark's real-time mode by default (spark.tick_mode) -> alerts
              straight to fx.alerts with Spark's Kafka sink (JVM only, no Python on the path). An early copy,
@@ -11,18 +11,19 @@ windows) -> sinks, as five queries on one parsed stream:
              exist yet; the windowed judgements below upsert the same ids.
   lake       valid ticks -> Parquet file sink <lake>/live, partitioned symbol/date (exactly-once: Spark's
              file-sink commit log), every spark.lake_trigger_seconds (60 s: one file per pair per batch)
-  raw        every record -> foreachBatch: valid ticks to ticks_by_pair_day (TTL, single-partition UNLOGGED
-             batches from the executors), rejected records to the DLQ topic
-  fast       valid ticks, micro-batches back to back (spark.fast_trigger_seconds, 0 by default) in a FAIR
-             scheduler pool of their own -> foreachBatch: per (pair, window) partial aggregates (one Spark job)
-             merged into the detectors' windows on the driver (state.WindowState, saved per batch beside the
-             checkpoint). The open windows' growing statistics (flood, price jump, spread, crossed quotes) are
-             judged at once (early alerts); a window the event-time watermark (newest event time minus
+  fast       every record, micro-batches back to back (spark.fast_trigger_seconds, 0 by default) in a FAIR
+             scheduler pool of their own -> foreachBatch: per (pair, window) partial aggregates and per (pair,
+             trend bucket) sums of the valid ticks (one Spark job) merged into the detectors' windows and the
+             trends' buckets on the driver (state.WindowState, saved per batch inside the query's checkpoint).
+             The open windows' growing statistics (flood, price jump, spread, crossed quotes) are judged at
+             once (early alerts); a window the event-time watermark (newest event time minus
              spark.watermark_seconds) has passed is closed and judged once with every statistic, in the same
              batch -> alerts to alerts_by_pair_day, alerts_by_day and fx.alerts. An alert raised earlier (tick
              query, open window) has the same id: the closed window's judgement upserts that row (keeping its
-             first detected_at). Also each pair's last arrival (processing-time stale_feed).
-  trends     sliding windows, update mode with the watermark -> trends_by_pair_day
+             first detected_at). The sliding trend windows the batch updated -> trends_by_pair_day. Each
+             pair's last arrival (processing-time stale_feed). Then the archive: valid ticks to
+             ticks_by_pair_day (TTL, single-partition UNLOGGED batches from the executors), rejected records to
+             the DLQ topic.
 foreachBatch is at-least-once; every write is an upsert on a deterministic key, so a re-run batch after a
 crash rewrites the same rows (and starts from the driver state its first run started from). A driver thread
 checks the published thresholds version, runs the daily reload and the processing-time stale_feed check.
@@ -45,10 +46,10 @@ from pyspark.sql import functions as F
 
 log = logging.getLogger("fxtrue.streaming")
 
-LAKE, RAW, FAST, TRENDS, TICK = "lake", "raw", "fast", "trends", "tick"
+LAKE, FAST, TICK = "lake", "fast", "tick"
 # The queries whose committed checkpoints say what is stored (a run is complete when they have read the
 # topic's end); the tick query only publishes early copies of alerts the windowed judgements write again.
-STORING_QUERIES = (LAKE, RAW, FAST, TRENDS)
+STORING_QUERIES = (LAKE, FAST)
 ALL_QUERIES = (*STORING_QUERIES, TICK)
 FAST_POOL = "fast"  # the fast path's jobs run in a FAIR scheduler pool of their own
 DRIVER_STATE = "driver"  # <fast checkpoint>/driver: the detectors' windows saved per batch (fxtrue.checkpoints)
@@ -60,12 +61,14 @@ def now_ms() -> int:
 
 class StreamingJob:
     """Builds and runs the queries. External I/O is injected: the parsed source (and `tick_source`, the same
-    without a per-batch cap, for the tick query: none, no tick query), the Cassandra sink, the alert sinks and
-    the thresholds holder; `build()` wires the real ones."""
+    without a per-batch cap, for the tick query: none, no tick query), the Cassandra sink, the alert sinks, the
+    dead-letter sink (rejected records, frames.rejected_ticks -> the DLQ topic) and the thresholds holder;
+    `build()` wires the real ones."""
 
     def __init__(self, spark: SparkSession, settings, *, source: Callable[[], DataFrame], holder,
                  tick_source: Callable[[], DataFrame] | None = None,
-                 cassandra_sink=None, alert_sink=None, heartbeat=None, queries: Iterable[str] = ALL_QUERIES,
+                 cassandra_sink=None, alert_sink=None, dlq_sink: Callable[[DataFrame], None] | None = None,
+                 heartbeat=None, queries: Iterable[str] = ALL_QUERIES,
                  checkpoint_root: str | None = None, version_check: Callable[[], None] | None = None) -> None:
         from jobs.streaming.progress import ProgressPoller
         from jobs.streaming.state import BatchStateStore, LastSeen, WindowState
@@ -77,6 +80,7 @@ class StreamingJob:
         self.tick_source = tick_source
         self.holder = holder
         self.cassandra = cassandra_sink
+        self.dlq = dlq_sink
         self.alert_sink = alert_sink
         self.heartbeat = heartbeat
         self.wanted = tuple(queries)
@@ -84,15 +88,16 @@ class StreamingJob:
         # the detectors' windows, carry and watermark: saved per fast batch inside the fast query's checkpoint
         # (fxtrue.checkpoints reads the watermark there)
         self.window_store = BatchStateStore(_local(self._ckpt(FAST)) / DRIVER_STATE)
-        self.windows = WindowState(settings.spark.watermark_seconds * 1000)
+        self.windows = WindowState(settings.spark.watermark_seconds * 1000, self._trend_buckets())
         self._windows_batch: int | None = None  # the fast batch self.windows is the state after
         self.last_seen = LastSeen()
         self.queries = {}
         self._newest_event_ms = 0  # newest tick event time the fast query has seen
         self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
-        self._written = None  # accumulator: ticks the raw query's executors wrote to Cassandra
+        self._written = None  # accumulator: ticks the fast query's executors wrote to Cassandra
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
-                         "alerts_tick": 0, "stale_alerts_processing_time": 0, "late_ticks_dropped": 0}
+                         "alerts_tick": 0, "stale_alerts_processing_time": 0, "late_ticks_dropped": 0,
+                         "late_trend_ticks_dropped": 0}
         self._tick_lock = threading.Lock()  # held while the tick query is (re)started
         self._tick_version: str | None = None  # the thresholds version the running tick query judges by
         self._relay: threading.Thread | None = None
@@ -135,29 +140,18 @@ class StreamingJob:
     def start(self) -> "StreamingJob":
         from fxtrue.frames import valid_ticks, with_lake_partitions
         from fxtrue.lake import live_path
-        from jobs.streaming.transformations import trend_aggregates, with_watermark
 
         parsed = self.source()
         ticks = valid_ticks(parsed)
-        windowed = ticks.transform(with_watermark(self.settings.spark.watermark_seconds))
         if LAKE in self.wanted:
             self.queries[LAKE] = (
                 ticks.transform(with_lake_partitions).writeStream.queryName(LAKE).format("parquet")
                 .option("path", live_path(self.settings)).option("checkpointLocation", self._ckpt(LAKE))
                 .partitionBy("symbol", "date").outputMode("append").trigger(**self._trigger(LAKE)).start())
-        if RAW in self.wanted:
-            self.queries[RAW] = (
-                parsed.writeStream.queryName(RAW).foreachBatch(self._raw_batch)
-                .option("checkpointLocation", self._ckpt(RAW)).trigger(**self._trigger(RAW)).start())
         if FAST in self.wanted:
             self.queries[FAST] = (
-                valid_ticks(parsed, "kafka_ts").writeStream.queryName(FAST).foreachBatch(self._fast_batch)
+                parsed.writeStream.queryName(FAST).foreachBatch(self._fast_batch)
                 .option("checkpointLocation", self._ckpt(FAST)).trigger(**self._trigger(FAST)).start())
-        if TRENDS in self.wanted:
-            self.queries[TRENDS] = (
-                trend_aggregates(windowed, self.cfg).writeStream.queryName(TRENDS).outputMode("update")
-                .foreachBatch(self._trends_batch).option("checkpointLocation", self._ckpt(TRENDS))
-                .trigger(**self._trigger()).start())
         if TICK in self.wanted and self.tick_source is not None and self.settings.spark.tick_mode != "off":
             if self.alert_sink is not None and getattr(self.alert_sink, "kafka", None) is not None:
                 self._start_relay()  # before the query: its first alerts must not be missed
@@ -271,56 +265,67 @@ class StreamingJob:
         return fresh
 
     # -- foreachBatch bodies -----------------------------------------------------------------------------
-    def _raw_batch(self, batch: DataFrame, batch_id: int) -> None:
-        """The archive: valid ticks to Cassandra from the executors (counted with an accumulator, no extra
-        job), rejected records to the DLQ."""
+    def _archive(self, batch: DataFrame, batch_id: int) -> None:
+        """Valid ticks to Cassandra from the executors (counted with an accumulator, no extra job), rejected
+        records to the DLQ."""
         from fxtrue.frames import rejected_ticks, valid_ticks
-        from jobs.streaming.sinks import ticks_partition_writer, write_dlq
+        from jobs.streaming.sinks import ticks_partition_writer
 
-        batch.persist()
-        try:
-            if self.cassandra is not None:
-                if self._written is None:  # one accumulator for the job's life (they are never unregistered)
-                    self._written = self.spark.sparkContext.accumulator(0)
-                (valid_ticks(batch).select(  # in sinks.TICK_ROW_FIELDS order
-                    "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
-                    F.unix_millis("received_at").alias("received_at"))
-                 .foreachPartition(ticks_partition_writer(self.settings, self._written)))
-                self.counters["ticks_written"] = int(self._written.value)
-            rejected = rejected_ticks(batch)
-            n_rejected = rejected.count()
-            if n_rejected:
-                write_dlq(rejected, self.settings)
-                self.counters["dlq_records"] += n_rejected
-                log.warning("raw batch %d: %d invalid records sent to %s", batch_id, n_rejected,
-                            self.settings.kafka.topic_dlq)
-        finally:
-            batch.unpersist()
+        if self.cassandra is not None:
+            if self._written is None:  # one accumulator for the job's life (they are never unregistered)
+                self._written = self.spark.sparkContext.accumulator(0)
+            (valid_ticks(batch).select(  # in sinks.TICK_ROW_FIELDS order
+                "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
+                F.unix_millis("received_at").alias("received_at"))
+             .foreachPartition(ticks_partition_writer(self.settings, self._written)))
+            self.counters["ticks_written"] = int(self._written.value)
+        if self.dlq is None:
+            return
+        rejected = rejected_ticks(batch)
+        n_rejected = rejected.count()
+        if n_rejected:
+            self.dlq(rejected)
+            self.counters["dlq_records"] += n_rejected
+            log.warning("fast batch %d: %d invalid records sent to %s", batch_id, n_rejected,
+                        self.settings.kafka.topic_dlq)
 
-    def _fast_batch(self, ticks: DataFrame, batch_id: int) -> None:
-        """The fast path, micro-batches back to back in a scheduler pool of its own: per (pair, window)
-        partial aggregates of the batch's valid ticks (one Spark job) advance the detectors' windows (early
-        judgement of the open ones, final judgement of the ones the watermark closed), then the driver state
-        is saved for this batch; and each pair's newest arrival (processing-time stale_feed)."""
+    def _fast_batch(self, batch: DataFrame, batch_id: int) -> None:
+        """One read of fx.ticks for everything but the lake, micro-batches back to back in a scheduler pool of
+        their own: per (pair, window) partial aggregates and per (pair, trend bucket) sums of the batch's valid
+        ticks (one Spark job) advance the detectors' windows (early judgement of the open ones, final judgement
+        of the ones the watermark closed) and the trends (the windows the batch updated are written), then the
+        driver state is saved for this batch; each pair's newest arrival (processing-time stale_feed); then the
+        archive and the DLQ (`_archive`: after the judgements, which it would delay). Every write is an upsert,
+        so a batch run again after a crash rewrites the same rows."""
         from fxtrue.detectors.statistics import AGG_COLUMNS
-        from jobs.streaming.transformations import batch_window_parts
+        from fxtrue.frames import valid_ticks
+        from jobs.streaming.state import TREND_SUMS
+        from jobs.streaming.transformations import batch_parts
 
         self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", FAST_POOL)
         self._fast_started_ms = now_ms()
+        batch.persist()
         try:
-            parts = [r.asDict() for r in batch_window_parts(ticks, self.cfg).collect()]
+            rows = [r.asDict() for r in batch_parts(valid_ticks(batch, "kafka_ts"), self.cfg).collect()]
+            parts = [r for r in rows if r["window_start"] is not None]
             state = self._windows_before(batch_id)
-            step = state.advance([{c: r[c] for c in AGG_COLUMNS} for r in parts])
+            step = state.advance([{c: r[c] for c in AGG_COLUMNS} for r in parts],
+                                 [{c: r[c] for c in ("pair", "trend_bucket", *TREND_SUMS)}
+                                  for r in rows if r["trend_bucket"] is not None])
             if state.max_event_ms is not None:
                 self._newest_event_ms = state.max_event_ms
-            if step.late_ticks:
+            if step.late_ticks or step.late_trend_ticks:
                 self.counters["late_ticks_dropped"] += step.late_ticks
-                log.warning("fast batch %d: %d tick(s) later than the watermark dropped (their windows were "
-                            "closed and judged already)", batch_id, step.late_ticks)
+                self.counters["late_trend_ticks_dropped"] += step.late_trend_ticks
+                log.warning("fast batch %d: %d tick(s) later than the watermark left out of the detectors' "
+                            "windows, %d out of the trends (their windows had closed)", batch_id, step.late_ticks,
+                            step.late_trend_ticks)
             crossed_now = {(r["pair"], r["window_start"]) for r in parts if r.get("crossed_count")}
             self._judge_early(step.touched, crossed_now)
             self._judge_closed(step.closed, state.carry, batch_id)
             state.closed_judged(step.closed)
+            if self.cassandra is not None and step.trends:
+                self.counters["trend_rows"] += self.cassandra.write_trends(step.trends, now_ms())
             self.window_store.save(batch_id, state.to_json())
             self._windows_batch = batch_id
             sources = set()
@@ -329,7 +334,9 @@ class StreamingJob:
                 sources.update(r["sources"])
             if sources:
                 self.holder.note_feed_kinds(sources)
+            self._archive(batch, batch_id)
         finally:
+            batch.unpersist()
             self._fast_started_ms = None
 
     def _windows_before(self, batch_id: int):
@@ -339,8 +346,15 @@ class StreamingJob:
 
         if self._windows_batch is None or self._windows_batch != batch_id - 1:
             self.windows = WindowState.from_json(self.window_store.before(batch_id),
-                                                 self.settings.spark.watermark_seconds * 1000)
+                                                 self.settings.spark.watermark_seconds * 1000, self._trend_buckets())
         return self.windows
+
+    def _trend_buckets(self):
+        from jobs.streaming.state import TrendBuckets
+        from jobs.streaming.transformations import trend_bucket_seconds
+
+        return TrendBuckets(self.cfg.trend_window_seconds * 1000, self.cfg.trend_slide_seconds * 1000,
+                            trend_bucket_seconds(self.cfg) * 1000)
 
     def _judge_early(self, touched: list[dict], crossed_now: set | None = None) -> list[dict]:
         """Judge the open windows a micro-batch touched, on the statistics that only grow (flood, price
@@ -395,14 +409,6 @@ class StreamingJob:
             log.info("fast batch %d: %d alert(s) of closed windows (thresholds %s)", batch_id, len(alerts),
                      snap.version or "warm-up")
         return alerts
-
-    def _trends_batch(self, batch: DataFrame, batch_id: int) -> None:
-        rows = [r.asDict() for r in batch.select(
-            "pair", F.unix_millis("window_start").alias("window_start"),
-            F.unix_millis("window_end").alias("window_end"), "mean_bid", "mean_ask", "mean_mid", "tick_count",
-            "mean_spread_bps").toLocalIterator()]
-        if self.cassandra is not None and rows:
-            self.counters["trend_rows"] += self.cassandra.write_trends(rows, now_ms())
 
     def thresholds_df(self, snap) -> DataFrame:
         from fxtrue.detectors import thresholds_frame
@@ -538,7 +544,7 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
     from fxtrue.spark import session as spark_session
     from fxtrue.spark import streaming_master
     from jobs.streaming.progress import ProgressPoller
-    from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink
+    from jobs.streaming.sinks import AlertSinks, CassandraSink, KafkaAlertSink, write_dlq
     from jobs.streaming.sources import kafka_ticks
     from jobs.streaming.state import ThresholdsHolder
 
@@ -555,6 +561,7 @@ def build(settings, spark: SparkSession | None = None, session=None) -> Streamin
     job = StreamingJob(spark, settings, source=lambda: kafka_ticks(spark, settings), holder=holder,
                        tick_source=lambda: kafka_ticks(spark, settings, "latest", real_time=realtime),
                        cassandra_sink=CassandraSink(session, settings),
+                       dlq_sink=lambda rejected: write_dlq(rejected, settings),
                        alert_sink=AlertSinks(CassandraSink(session, settings), KafkaAlertSink(settings)),
                        heartbeat=beats)
     job.progress = ProgressPoller(lambda m, i: beats.beat("running", m, i), job.status)

@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -253,28 +253,92 @@ class RunningWindows:
         return [self.windows.pop(k) for k in keys]
 
 
+TREND_SUMS = ("trend_n", "bid_sum", "ask_sum", "mid_sum", "spread_sum")
+
+
+class TrendBuckets:
+    """The trends' state: per (pair, bucket) sums of the ticks (transformations.batch_trend_parts); a sliding
+    trend window [ws, ws + window) aligned on the slide is the sum of the buckets it covers (the bucket is the
+    gcd of window and slide, so they tile it). A bucket is forgotten once every window holding it has closed."""
+
+    def __init__(self, window_ms: int, slide_ms: int, bucket_ms: int, buckets: list[dict] | None = None) -> None:
+        self.window_ms, self.slide_ms, self.bucket_ms = window_ms, slide_ms, bucket_ms
+        self.buckets: dict[tuple[str, int], dict] = {(b["pair"], b["trend_bucket"]): b for b in buckets or []}
+
+    def windows_of(self, bucket: int) -> range:
+        """Starts of the sliding windows that hold the whole bucket [bucket, bucket + bucket_ms)."""
+        last = bucket - bucket % self.slide_ms
+        first = bucket + self.bucket_ms - self.window_ms
+        first += -first % self.slide_ms  # the first slide-aligned start at or after it
+        return range(first, last + 1, self.slide_ms)
+
+    def advance(self, parts: list[dict], watermark_before: int | None, watermark_after: int | None
+                ) -> tuple[list[dict], int]:
+        """Merge one micro-batch's bucket sums; returns (the trend rows of every window the batch added ticks to
+        that was open when the batch began, ticks whose every window had closed). Then forgets the buckets the
+        new watermark has closed every window of."""
+        touched: set[tuple[str, int]] = set()
+        late = 0
+        for part in parts:
+            starts = [ws for ws in self.windows_of(part["trend_bucket"])
+                      if watermark_before is None or ws + self.window_ms > watermark_before]
+            if not starts:
+                late += part["trend_n"]
+                continue
+            key = (part["pair"], part["trend_bucket"])
+            have = self.buckets.get(key)
+            self.buckets[key] = dict(part) if have is None else {
+                **have, **{k: (have[k] or 0) + (part[k] or 0) for k in TREND_SUMS}}
+            touched.update((part["pair"], ws) for ws in starts)
+        rows = [self.row(pair, ws) for pair, ws in sorted(touched)]
+        if watermark_after is not None:
+            for key in [k for k in self.buckets
+                        if k[1] - k[1] % self.slide_ms + self.window_ms <= watermark_after]:
+                del self.buckets[key]
+        return rows, late
+
+    def row(self, pair: str, ws: int) -> dict:
+        """One trend window (transformations.TREND_COLUMNS, times in epoch ms) from its buckets."""
+        sums = dict.fromkeys(TREND_SUMS, 0.0)
+        for b in range(ws, ws + self.window_ms, self.bucket_ms):
+            have = self.buckets.get((pair, b))
+            if have is not None:
+                for k in TREND_SUMS:
+                    sums[k] += have[k] or 0
+        n = int(sums["trend_n"])
+        mean = (lambda k: sums[k] / n) if n else (lambda k: None)
+        return {"pair": pair, "window_start": ws, "window_end": ws + self.window_ms, "mean_bid": mean("bid_sum"),
+                "mean_ask": mean("ask_sum"), "mean_mid": mean("mid_sum"), "tick_count": n,
+                "mean_spread_bps": mean("spread_sum")}
+
+
 @dataclass
 class Advance:
     """What one micro-batch did to the windows: the open windows it touched (merged so far), the windows it
-    closed, and how many of its ticks came too late (their window had closed before the batch)."""
+    closed, how many of its ticks came too late (their window had closed before the batch), and the trend
+    windows it updated (with how many ticks came too late for every trend window holding them)."""
 
     touched: list[dict]
     closed: list[dict]
     late_ticks: int
+    trends: list[dict] = field(default_factory=list)
+    late_trend_ticks: int = 0
 
 
 class WindowState:
-    """The detectors' event-time state, kept on the driver and saved per micro-batch (BatchStateStore): the
-    running windows, each pair's last tick before them (the stale_feed carry) and the newest event time seen.
+    """The event-time state, kept on the driver and saved per micro-batch (BatchStateStore): the detectors'
+    running windows, each pair's last tick before them (the stale_feed carry), the trends' buckets, and the
+    newest event time seen.
 
     Watermark semantics as Structured Streaming's windowed aggregation in append mode: the watermark is the
     newest event time seen in earlier batches minus the allowed lateness; a batch's ticks in windows that end
     at or before it are dropped (too late); after the batch, the windows that end at or before the new
     watermark are closed and judged once."""
 
-    def __init__(self, lateness_ms: int, running: RunningWindows | None = None,
+    def __init__(self, lateness_ms: int, trends: TrendBuckets | None = None, running: RunningWindows | None = None,
                  carry: dict[str, int] | None = None, max_event_ms: int | None = None) -> None:
         self.lateness_ms = lateness_ms
+        self.trends = trends
         self.running = running or RunningWindows()
         self.carry: dict[str, int] = dict(carry or {})
         self.max_event_ms = max_event_ms
@@ -283,10 +347,10 @@ class WindowState:
     def watermark_ms(self) -> int | None:
         return None if self.max_event_ms is None else self.max_event_ms - self.lateness_ms
 
-    def advance(self, parts: list[dict]) -> Advance:
-        """Merge one micro-batch's partial aggregates (AGG_COLUMNS, epoch ms), then close what the new watermark
-        passed. The carry is not updated here: the closed windows are judged with the carry from before them,
-        then `closed_judged` moves it on."""
+    def advance(self, parts: list[dict], trend_parts: list[dict] = ()) -> Advance:
+        """Merge one micro-batch's partial aggregates (AGG_COLUMNS, epoch ms) and trend bucket sums, then close
+        what the new watermark passed. The carry is not updated here: the closed windows are judged with the
+        carry from before them, then `closed_judged` moves it on."""
         before = self.watermark_ms
         kept = [p for p in parts if before is None or p["window_end"] > before]
         touched = self.running.merge(kept)
@@ -296,7 +360,10 @@ class WindowState:
         closed = self.running.pop_closed(self.watermark_ms) if self.max_event_ms is not None else []
         done = {(w["pair"], w["window_start"]) for w in closed}
         late = sum(p["tick_count"] or 0 for p in parts) - sum(p["tick_count"] or 0 for p in kept)
-        return Advance([w for w in touched if (w["pair"], w["window_start"]) not in done], closed, late)
+        trends, late_trends = (self.trends.advance(list(trend_parts), before, self.watermark_ms)
+                               if self.trends is not None else ([], 0))
+        return Advance([w for w in touched if (w["pair"], w["window_start"]) not in done], closed, late, trends,
+                       late_trends)
 
     def closed_judged(self, closed: list[dict]) -> None:
         for w in closed:
@@ -304,9 +371,13 @@ class WindowState:
 
     def to_json(self) -> dict:
         return {"windows": list(self.running.windows.values()), "carry": self.carry,
+                "trend_buckets": list(self.trends.buckets.values()) if self.trends is not None else [],
                 "max_event_ms": self.max_event_ms, "watermark_ms": self.watermark_ms}  # (fxtrue.checkpoints)
 
     @classmethod
-    def from_json(cls, state: dict, lateness_ms: int) -> "WindowState":
-        return cls(lateness_ms, RunningWindows(state.get("windows")),
+    def from_json(cls, state: dict, lateness_ms: int, trends: TrendBuckets | None = None) -> "WindowState":
+        """The saved state; `trends`: an empty TrendBuckets of the settings in force, filled from the state."""
+        if trends is not None:
+            trends = TrendBuckets(trends.window_ms, trends.slide_ms, trends.bucket_ms, state.get("trend_buckets"))
+        return cls(lateness_ms, trends, RunningWindows(state.get("windows")),
                    {k: int(v) for k, v in (state.get("carry") or {}).items()}, state.get("max_event_ms"))

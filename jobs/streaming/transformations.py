@@ -1,6 +1,7 @@
 """Transformations of the streaming job (DataFrame -> DataFrame), on top of the shared ones in fxtrue.frames
-and fxtrue.detectors: the event-time watermark, the trends, the per-micro-batch judging of closed detector
-windows, and the early judging of running ones (the fast path)."""
+and fxtrue.detectors: the trends, the per-micro-batch partial aggregates the driver merges into the detectors'
+windows and the trends' buckets, the judging of closed detector windows, and the early judging of running ones
+(the fast path)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 
 from fxtrue.detectors import judge, pair_window_aggregates, statistics_from_aggregates
-from fxtrue.detectors.statistics import AGG_COLUMNS, EARLY, tick_statistics
+from fxtrue.detectors.statistics import AGG_COLUMNS, EARLY, floor_to_window, tick_statistics
 from fxtrue.frames import mid, spread_bps
 from fxtrue.settings import DetectorSettings
 
@@ -16,15 +17,10 @@ TREND_COLUMNS = ("pair", "window_start", "window_end", "mean_bid", "mean_ask", "
                  "mean_spread_bps")
 
 
-def with_watermark(seconds: int):
-    def apply(ticks: DataFrame) -> DataFrame:
-        return ticks.withWatermark("ts", f"{int(seconds)} seconds")
-    return apply
-
-
 def trend_aggregates(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
     """Sliding-window trends per pair (trend_window_seconds every trend_slide_seconds): mean bid, ask, mid,
-    tick count, mean spread (bps of mid)."""
+    tick count, mean spread (bps of mid). The definition, on static ticks; the streaming job builds the same
+    windows from per-bucket sums (`batch_parts`, state.TrendBuckets), tested equal."""
     return (ticks.groupBy(F.window("ts", f"{cfg.trend_window_seconds} seconds",
                                    f"{cfg.trend_slide_seconds} seconds").alias("w"), "pair")
                  .agg(F.avg("bid").alias("mean_bid"), F.avg("ask").alias("mean_ask"),
@@ -54,12 +50,39 @@ AGG_MS = ("window_start", "window_end", "first_ts", "last_ts", "last_received_at
 def batch_window_parts(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
     """Valid ticks of one micro-batch (static, with kafka_ts) -> per (pair, window) partial aggregates
     (AGG_COLUMNS, times as epoch ms) plus `arrival_ms` (newest broker timestamp) and `sources`: what the fast
-    path merges into its running windows and what the processing-time stale_feed check learns arrivals from,
-    in one Spark job."""
+    path merges into its running windows and what the processing-time stale_feed check learns arrivals from."""
     aggs = pair_window_aggregates(ticks, cfg, extra={"arrival_ms": F.max(F.unix_millis("kafka_ts")),
                                                      "sources": F.collect_set("source")})
     return aggs.select(*[F.unix_millis(c).alias(c) if c in AGG_MS else F.col(c) for c in AGG_COLUMNS],
                        "arrival_ms", "sources")
+
+
+TREND_SUMS = ("trend_n", "bid_sum", "ask_sum", "mid_sum", "spread_sum")
+
+
+def trend_bucket_seconds(cfg: DetectorSettings) -> int:
+    """The trends' bucket: the largest length that tiles both the slide and the window (their gcd)."""
+    from math import gcd
+
+    return gcd(int(cfg.trend_window_seconds), int(cfg.trend_slide_seconds))
+
+
+def batch_trend_parts(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
+    """Valid ticks of one micro-batch (static) -> per (pair, trend bucket) sums (`trend_bucket` epoch ms,
+    TREND_SUMS): every sliding trend window is a run of whole buckets, so its means are sums of sums."""
+    bucket = floor_to_window(F.col("ts"), trend_bucket_seconds(cfg))
+    return (ticks.where(F.col("ts").isNotNull() & F.col("pair").isNotNull())
+                 .groupBy("pair", F.unix_millis(bucket).alias("trend_bucket"))
+                 .agg(F.count(F.lit(1)).alias("trend_n"), F.sum("bid").alias("bid_sum"), F.sum("ask").alias("ask_sum"),
+                      F.sum(mid(F.col("bid"), F.col("ask"))).alias("mid_sum"),
+                      F.sum(spread_bps(F.col("bid"), F.col("ask"))).alias("spread_sum")))
+
+
+def batch_parts(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
+    """Both partial aggregates of one micro-batch in one Spark job: the detector windows'
+    (`batch_window_parts`, rows with `window_start`) and the trend buckets' (`batch_trend_parts`, rows with
+    `trend_bucket`), as one union the driver splits."""
+    return batch_window_parts(ticks, cfg).unionByName(batch_trend_parts(ticks, cfg), allowMissingColumns=True)
 
 
 def aggregates_frame(spark, rows: list[dict]) -> DataFrame:

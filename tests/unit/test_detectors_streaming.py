@@ -143,7 +143,6 @@ def test_a_batch_run_again_after_a_crash_starts_from_the_state_its_first_run_sta
                                                                                           versions):
     """Spark runs an uncommitted micro-batch again after a restart, with the same ticks: the detectors' driver
     state must be the one saved by the batch before, even when the first run saved its own before dying."""
-    from fxtrue.frames import valid_ticks
     from jobs.streaming.job import FAST, StreamingJob
     from jobs.streaming.state import ThresholdsHolder
 
@@ -156,11 +155,11 @@ def test_a_batch_run_again_after_a_crash_starts_from_the_state_its_first_run_sta
         return StreamingJob(spark, settings, source=lambda: None, holder=holder, alert_sink=sink, queries=(FAST,),
                             checkpoint_root=str(tmp_path / "ckpt"))
 
-    def batch(rows, name):
+    def batch(rows, name):  # one micro-batch of the fast query: parsed records, as the Kafka source gives them
         (tmp_path / name).write_text(as_json_lines(rows))
-        return valid_ticks(spark.read.text(str(tmp_path / name)).select(
-            F.col("value").cast("binary").alias("value"), F.current_timestamp().alias("timestamp"))
-            .transform(parse_kafka_ticks), "kafka_ts")
+        return spark.read.text(str(tmp_path / name)).select(
+            F.col("value").cast("binary").alias("value"), F.current_timestamp().alias("timestamp")
+        ).transform(parse_kafka_ticks)
 
     rows, _ = simulated_rows(T1, T1 + 40_000, seed=21)  # a path of its own (the module model has moved on)
     rows.sort(key=lambda r: r[1])

@@ -164,3 +164,57 @@ def test_a_tick_from_the_future_is_rejected_and_leaves_the_watermark_alone(spark
         assert job.status()[1]["fast.watermark"].startswith("2026-")
     finally:
         job.stop()
+
+
+def trend_rows(spark, rows, cfg) -> dict:
+    from jobs.streaming.transformations import trend_aggregates
+
+    df = trend_aggregates(ticks_frame(spark, rows), cfg)
+    return {(r["pair"], r["ws"]): r.asDict() for r in df.select("*", F.unix_millis("window_start").alias("ws"))
+            .collect()}
+
+
+@pytest.mark.parametrize("window_s, slide_s", [(30, 5), (20, 8)])
+def test_trend_windows_from_merged_bucket_sums_equal_the_trends_of_all_ticks(spark, window_s, slide_s):
+    """The streaming job builds the sliding trends from per-bucket sums merged micro-batch by micro-batch
+    (state.TrendBuckets); every window must equal `trend_aggregates` over all its ticks, also when the slide
+    does not divide the window (buckets of their gcd)."""
+    from jobs.streaming.state import TREND_SUMS, TrendBuckets
+    from jobs.streaming.transformations import batch_trend_parts, trend_bucket_seconds
+
+    cfg = load_settings().replace(detectors={"trend_window_seconds": window_s,
+                                             "trend_slide_seconds": slide_s}).detectors
+    rows, _ = simulated_rows(T0_MS, T0_MS + 60_000, seed=4)
+    random.Random(5).shuffle(rows)
+    want = trend_rows(spark, rows, cfg)
+    trends = TrendBuckets(window_s * 1000, slide_s * 1000, trend_bucket_seconds(cfg) * 1000)
+    got = {}
+    for k in range(0, len(rows), 211):  # micro-batches in arrival order, no watermark: nothing is late
+        parts = [r.asDict() for r in batch_trend_parts(ticks_frame(spark, rows[k:k + 211]), cfg).collect()]
+        out, late = trends.advance([{c: p[c] for c in ("pair", "trend_bucket", *TREND_SUMS)} for p in parts],
+                                   None, None)
+        assert late == 0
+        got.update({(r["pair"], r["window_start"]): r for r in out})
+    assert got.keys() == want.keys()
+    for key, w in want.items():
+        g = got[key]
+        assert (g["tick_count"], g["window_end"]) == (w["tick_count"], key[1] + window_s * 1000), key
+        for col in ("mean_bid", "mean_ask", "mean_mid", "mean_spread_bps"):
+            assert g[col] == pytest.approx(w[col], rel=1e-12), (key, col)
+
+
+def test_trend_buckets_leave_late_ticks_out_of_closed_windows_and_forget_closed_buckets():
+    from jobs.streaming.state import TrendBuckets
+
+    t = TrendBuckets(30_000, 5_000, 5_000)
+    assert list(t.windows_of(40_000)) == [15_000, 20_000, 25_000, 30_000, 35_000, 40_000]
+    part = lambda b, n: {"pair": "EUR/USD", "trend_bucket": b, "trend_n": n, "bid_sum": 1.0 * n,  # noqa: E731
+                         "ask_sum": 1.1 * n, "mid_sum": 1.05 * n, "spread_sum": 2.0 * n}
+    rows, late = t.advance([part(40_000, 2)], None, 10_000)
+    assert [r["window_start"] for r in rows] == [15_000, 20_000, 25_000, 30_000, 35_000, 40_000] and late == 0
+    # watermark 50 s: windows that end at or before it (start <= 20 s) are closed
+    rows, late = t.advance([part(40_000, 1), part(10_000, 4)], 50_000, 50_000)
+    assert [r["window_start"] for r in rows] == [25_000, 30_000, 35_000, 40_000] and late == 4
+    assert {r["window_start"]: r["tick_count"] for r in rows}[40_000] == 3
+    t.advance([], 50_000, 70_000)  # every window holding the 40 s bucket ends by 70 s: forgotten
+    assert t.buckets == {}
