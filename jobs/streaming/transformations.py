@@ -110,8 +110,3 @@ def alerts_of_ticks(ticks: DataFrame, thresholds_df: DataFrame, version: str | N
     the running and closed windows, detected_at = the wall clock when the row is judged."""
     wall_clock = F.timestamp_millis(F.expr("reflect('java.lang.System', 'currentTimeMillis')").cast("long"))
     return judge(tick_statistics(ticks, cfg), thresholds_df, version, cfg, closed=False, detected_at=wall_clock)
-
-
-def last_tick_per_pair(aggs: DataFrame) -> dict[str, int]:
-    return {r["pair"]: int(r["ms"]) for r in
-            aggs.groupBy("pair").agg(F.max(F.unix_millis("last_ts")).alias("ms")).collect()}
