@@ -17,7 +17,7 @@ import time
 import uuid
 
 from fxtrue.bench.harness import BenchContext, BenchResult, Figure, percentile, require
-from fxtrue.bench.stream import make_job
+from fxtrue.bench.stream import level_settings, make_job
 
 TITLE = "alert latency p50/p95/p99 at 1,000 and 10,000 ticks/s (fx.ticks -> fx.alerts broker timestamps)"
 
@@ -70,14 +70,11 @@ def latencies_by_path(records: list[tuple[dict, int]], offending: dict[tuple[str
 
 
 def measure(ctx: BenchContext, base, session, rate: int, run_s: float) -> tuple[dict[str, list[float]], dict]:
-    from fxtrue import kafka
     from fxtrue.bench.synthetic import start_feeder
 
     spark = ctx.spark()
     tag = f"l{rate}"
-    s = base.replace(kafka={"topic_ticks": f"{base.kafka.topic_ticks}.{tag}",
-                            "topic_alerts": f"{base.kafka.topic_alerts}.{tag}"})
-    kafka.create_topics(s, progress=lambda m: None)
+    s = level_settings(base, tag, ("topic_ticks", "topic_alerts"))
     job = make_job(spark, s, session, str(ctx.workdir / f"ckpt-{tag}-{uuid.uuid4().hex[:4]}"))
     job.start()
     feeder = start_feeder(spark, s, rate, str(ctx.workdir / f"ckpt-feed-{tag}"), crossed_every=rate * 2)

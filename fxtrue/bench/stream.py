@@ -40,22 +40,28 @@ def make_job(spark, settings, session, checkpoint_root: str):
                         checkpoint_root=checkpoint_root)
 
 
-def level_settings(base, tag: str):
+def level_settings(base, tag: str, topics: tuple[str, ...] = ("topic_ticks",)):
+    """The settings of one level (one run of the job): its own topics (`topics`, suffixed with the tag) and its
+    own lake. The lake too: the file sink skips every batch id its output folder's log already holds, so runs
+    sharing one lake would write nothing after the first (each starts its checkpoints at batch 0)."""
     from fxtrue import kafka
 
-    s = base.replace(kafka={"topic_ticks": f"{base.kafka.topic_ticks}.{tag}"})
+    s = base.replace(kafka={t: f"{getattr(base.kafka, t)}.{tag}" for t in topics},
+                     spark={"lake_path": f"{base.spark.lake_path}/{tag}"})
     kafka.create_topics(s, progress=lambda m: None)
     return s
 
 
-def batches_after(query, since_ms: float) -> list[dict]:
-    """Progress of the query's batches that started after `since_ms` (epoch ms) and read input."""
+def batches_between(query, since_ms: float, until_ms: float) -> list[dict]:
+    """Progress of the query's batches that started in [since_ms, until_ms) (epoch ms). Counting batches by
+    their start (and waiting for the last one to end) measures whole triggers: counting the batches that ended
+    within a period instead would miss the one still running at its end, a sixth of a 30 s period at 5 s."""
     from datetime import datetime
 
     out = []
     for p in query.recentProgress:
         started = datetime.fromisoformat(p["timestamp"].replace("Z", "+00:00")).timestamp() * 1000
-        if started >= since_ms:
+        if since_ms <= started < until_ms:
             out.append(p)
     return out
 
@@ -67,7 +73,7 @@ def try_level(ctx: BenchContext, base, session, rate: int, period_s: float, warm
     spark = ctx.spark()
     s = level_settings(base, f"r{rate}")
     per_batch = int(rate * trigger_s)
-    total = int(rate * (period_s + warmup_s + 4 * trigger_s))
+    total = int(rate * (period_s + warmup_s + 8 * trigger_s))
     fill_backlog(spark, s, total, start_ms, EVENT_RATE)
     # Every query paced by the same trigger (the fast query's back-to-back batches would drain the backlog
     # faster than R and end the level early): a level is sustained when each query keeps up with R.
@@ -87,11 +93,12 @@ def try_level(ctx: BenchContext, base, session, rate: int, period_s: float, warm
             time.sleep(1.0)
         time.sleep(min(warmup_s, 2 * trigger_s))
         since = time.time() * 1000
-        time.sleep(period_s)
+        until = since + period_s * 1000
+        time.sleep(period_s + trigger_s + 1.0)  # the batches that start within the period have ended
         problem = job.failed()
         if problem:
             raise RuntimeError(problem)
-        per_query = {name: batches_after(q, since) for name, q in job.queries.items()}
+        per_query = {name: batches_between(q, since, until) for name, q in job.queries.items()}
     finally:
         job.stop(timeout_s=15.0)  # a benchmark need not let the last micro-batch finish
     trigger_ms = trigger_s * 1000
@@ -141,7 +148,7 @@ def run(ctx: BenchContext) -> BenchResult:
 
     trigger = ctx.settings.spark.trigger_seconds
     if ctx.quick:
-        levels, period, warmup = [1_000, 5_000], 30.0, 10.0
+        levels, period, warmup = [1_000, 5_000, 10_000, 20_000], 30.0, 10.0  # the ramp ends at the first miss
     else:
         levels, period, warmup = [1_000, 2_500, 5_000, 10_000, 20_000, 50_000, 100_000], 300.0, 45.0
     base = ctx.isolated("str")
@@ -160,7 +167,7 @@ def run(ctx: BenchContext) -> BenchResult:
         best = r
     # The ceiling reads the biggest backlog written above.
     top = level_settings(base, f"r{tried[-1]['rate']}")
-    backlog = int(tried[-1]["rate"] * (period + warmup + 4 * trigger))
+    backlog = int(tried[-1]["rate"] * (period + warmup + 8 * trigger))
     ceiling = []
     for _ in range(2 if ctx.quick else ctx.repeats):
         ceiling += count_only(ctx, top, backlog)

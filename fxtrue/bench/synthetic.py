@@ -30,10 +30,12 @@ def tick_values(df, pairs: tuple[str, ...], id_col: str, ts_ms, received_ms, cro
 
 def fill_backlog(spark, settings: Settings, n: int, start_ms: int, event_rate: float,
                  crossed_every: int = 100_000) -> None:
-    """Write n ticks (event times start_ms + i / event_rate s) to settings.kafka.topic_ticks."""
+    """Write n ticks (event times start_ms + i / event_rate s) to settings.kafka.topic_ticks, in event-time
+    order within each topic partition (one writer task: several would interleave their ranges of event time in
+    every partition, and a reader's watermark would then leave most of them out as late)."""
     from pyspark.sql import functions as F
 
-    df = spark.range(0, n, numPartitions=4)
+    df = spark.range(0, n, numPartitions=1)
     ts = F.lit(start_ms) + F.floor(F.col("id") * F.lit(1000.0 / event_rate))
     (tick_values(df, settings.truefx.pairs, "id", ts, ts, crossed_every)
         .write.format("kafka").option("kafka.bootstrap.servers", settings.kafka_bootstrap)
