@@ -111,7 +111,7 @@ def try_level(ctx: BenchContext, base, session, rate: int, period_s: float, warm
                    for p in per_query.get("fast", []) if p["numInputRows"]]
     return {"rate": rate, "batches": len(durations), "over_trigger": over, "worst_batch_ms": worst,
             "processed_per_s": processed, "sustained": bool(durations) and over == 0 and processed >= 0.95 * rate,
-            "fast_batch_rates": batch_rates, "counters": dict(job.counters),
+            "fast_batch_rates": batch_rates, "counters": dict(job.counters), "fast_steps_ms": dict(job.fast_steps),
             "batches_per_query": {name: len(ps) for name, ps in per_query.items()}}
 
 

@@ -94,6 +94,7 @@ class StreamingJob:
         self.queries = {}
         self._newest_event_ms = 0  # newest tick event time the fast query has seen
         self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
+        self.fast_steps: dict[str, float] = {}  # where the last fast micro-batch's time went (ms per step)
         self._written = None  # accumulator: ticks the fast query's executors wrote to Cassandra
         self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
                          "alerts_tick": 0, "stale_alerts_processing_time": 0, "late_ticks_dropped": 0,
@@ -304,9 +305,11 @@ class StreamingJob:
 
         self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", FAST_POOL)
         self._fast_started_ms = now_ms()
+        steps = StepTimer()
         batch.persist()
         try:
             rows = [r.asDict() for r in batch_parts(valid_ticks(batch, "kafka_ts"), self.cfg).collect()]
+            steps.done("aggregate")
             parts = [r for r in rows if r["window_start"] is not None]
             state = self._windows_before(batch_id)
             step = state.advance([{c: r[c] for c in AGG_COLUMNS} for r in parts],
@@ -322,12 +325,15 @@ class StreamingJob:
                             step.late_trend_ticks)
             crossed_now = {(r["pair"], r["window_start"]) for r in parts if r.get("crossed_count")}
             self._judge_early(step.touched, crossed_now)
+            steps.done("judge_open")
             self._judge_closed(step.closed, state.carry, batch_id)
             state.closed_judged(step.closed)
+            steps.done("judge_closed")
             if self.cassandra is not None and step.trends:
                 self.counters["trend_rows"] += self.cassandra.write_trends(step.trends, now_ms())
             self.window_store.save(batch_id, state.to_json())
             self._windows_batch = batch_id
+            steps.done("trends_state")
             sources = set()
             for r in parts:
                 self.last_seen.update(r["pair"], int(r["last_ts"]), int(r["arrival_ms"] or now_ms()))
@@ -335,9 +341,16 @@ class StreamingJob:
             if sources:
                 self.holder.note_feed_kinds(sources)
             self._archive(batch, batch_id)
+            steps.done("archive")
+            self.fast_steps = steps.ms
+            # where a slow batch's time went (operators: the same per step in the heartbeat)
+            log.log(logging.INFO if sum(steps.ms.values()) > self.SLOW_BATCH_MS else logging.DEBUG,
+                    "fast batch %d: %s", batch_id, steps)
         finally:
             batch.unpersist()
             self._fast_started_ms = None
+
+    SLOW_BATCH_MS = 2000
 
     def _windows_before(self, batch_id: int):
         """The detectors' state before `batch_id`: the one in memory when it follows the batch before, else the
@@ -481,7 +494,9 @@ class StreamingJob:
                 "queries": ",".join(n for n, q in self.queries.items() if q.isActive)}
         if (watermark := self.windows.watermark_ms) is not None:
             info[f"{FAST}.watermark"] = iso_ms(watermark)
-        return {k: float(v) for k, v in self.counters.items()}, info
+        metrics = {k: float(v) for k, v in self.counters.items()}
+        metrics.update({f"{FAST}.step_{k}_ms": v for k, v in self.fast_steps.items()})
+        return metrics, info
 
     def failed(self) -> str | None:
         for name, q in list(self.queries.items()):
@@ -520,6 +535,22 @@ class StreamingJob:
             except Exception as exc:  # noqa: BLE001
                 log.warning("stopping %s: %s", name, exc)
         log.info("streaming job stopped")
+
+
+class StepTimer:
+    """Milliseconds between consecutive `done(step)` calls (where a micro-batch's time went)."""
+
+    def __init__(self) -> None:
+        self.ms: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.ms[step] = round((now - self._last) * 1000, 1)
+        self._last = now
+
+    def __str__(self) -> str:
+        return ", ".join(f"{k} {v:.0f}" for k, v in self.ms.items()) + " ms"
 
 
 def iso_ms(ms: int) -> str:

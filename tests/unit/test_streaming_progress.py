@@ -61,3 +61,16 @@ def test_a_failed_heartbeat_write_is_logged_not_raised(caplog):
         ProgressPoller(beat).beat_now()
         ProgressPoller().beat_now()  # no heartbeat writer (the benchmark): nothing to do
     assert [r.getMessage() for r in caplog.records] == ["heartbeat write failed: cassandra down"]
+
+
+def test_step_timer_says_where_a_batch_went_step_by_step():
+    import time
+
+    from jobs.streaming.job import StepTimer
+
+    t = StepTimer()
+    time.sleep(0.02)
+    t.done("aggregate")
+    t.done("archive")
+    assert list(t.ms) == ["aggregate", "archive"] and t.ms["aggregate"] >= 20 and t.ms["archive"] < 20
+    assert str(t).startswith("aggregate ") and str(t).endswith(" ms")
