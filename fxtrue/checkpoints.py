@@ -61,7 +61,7 @@ def _batch_ids(folder: Path) -> list[int]:
     return sorted(int(p.name) for p in folder.glob("*") if p.name.isdigit()) if folder.is_dir() else []
 
 
-DRIVER_STATE = "driver"  # the folder of a query's driver state (jobs.streaming.state.BatchStateStore)
+DRIVER_STATE = "driver"  # <query checkpoint>/driver: a query's driver state per batch (jobs.streaming.state)
 
 
 def driver_watermark(query_dir: Path, batch: int) -> int | None:

@@ -52,7 +52,6 @@ LAKE, FAST, TICK = "lake", "fast", "tick"
 STORING_QUERIES = (LAKE, FAST)
 ALL_QUERIES = (*STORING_QUERIES, TICK)
 FAST_POOL = "fast"  # the fast path's jobs run in a FAIR scheduler pool of their own
-DRIVER_STATE = "driver"  # <fast checkpoint>/driver: the detectors' windows saved per batch (fxtrue.checkpoints)
 
 
 def now_ms() -> int:
@@ -70,6 +69,7 @@ class StreamingJob:
                  cassandra_sink=None, alert_sink=None, dlq_sink: Callable[[DataFrame], None] | None = None,
                  heartbeat=None, queries: Iterable[str] = ALL_QUERIES,
                  checkpoint_root: str | None = None, version_check: Callable[[], None] | None = None) -> None:
+        from fxtrue.checkpoints import DRIVER_STATE
         from jobs.streaming.progress import ProgressPoller
         from jobs.streaming.state import BatchStateStore, LastSeen, WindowState
 
