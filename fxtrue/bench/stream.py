@@ -1,6 +1,6 @@
-"""stream: the highest sustained ticks/s through the full streaming job (lake; fast: Cassandra archive + DLQ and
-the detectors' windows -> alerts; trends; not the tick query, which judges live ticks only), beside a Spark
-query on the same kind of topic that only counts (the engine's ceiling).
+"""stream: the highest sustained ticks/s through the full streaming job (lake; fast: the detectors' windows ->
+alerts, the trends, the Cassandra archive and the DLQ; not the tick query, which judges live ticks only), beside
+a Spark query on the same kind of topic that only counts (the engine's ceiling).
 
 Method: a backlog of synthetic ticks per offered rate R is written to its own topic; the job runs with
 maxOffsetsPerTrigger = R x trigger, so each micro-batch is offered exactly R x trigger ticks. R is sustained
@@ -103,9 +103,9 @@ def try_level(ctx: BenchContext, base, session, rate: int, period_s: float, warm
         job.stop(timeout_s=15.0)  # a benchmark need not let the last micro-batch finish
     trigger_ms = trigger_s * 1000
     durations = [p["durationMs"].get("triggerExecution", 0) for ps in per_query.values() for p in ps]
-    rows_raw = sum(p["numInputRows"] for p in per_query.get("fast", []))
+    rows_fast = sum(p["numInputRows"] for p in per_query.get("fast", []))
     worst = max(durations) if durations else float("inf")
-    processed = rows_raw / period_s
+    processed = rows_fast / period_s
     over = sum(d > trigger_ms for d in durations)
     batch_rates = [p["numInputRows"] / max(p["durationMs"].get("triggerExecution", 1), 1) * 1000
                    for p in per_query.get("fast", []) if p["numInputRows"]]
