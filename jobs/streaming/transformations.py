@@ -12,6 +12,7 @@ from fxtrue.detectors import judge, pair_window_aggregates, statistics_from_aggr
 from fxtrue.detectors.statistics import AGG_COLUMNS, EARLY, floor_to_window, tick_statistics
 from fxtrue.frames import mid, spread_bps
 from fxtrue.settings import DetectorSettings
+from jobs.streaming.state import TREND_SUMS  # the names TrendBuckets merges
 
 TREND_COLUMNS = ("pair", "window_start", "window_end", "mean_bid", "mean_ask", "mean_mid", "tick_count",
                  "mean_spread_bps")
@@ -57,9 +58,6 @@ def batch_window_parts(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
                        "arrival_ms", "sources")
 
 
-TREND_SUMS = ("trend_n", "bid_sum", "ask_sum", "mid_sum", "spread_sum")
-
-
 def trend_bucket_seconds(cfg: DetectorSettings) -> int:
     """The trends' bucket: the largest length that tiles both the slide and the window (their gcd)."""
     from math import gcd
@@ -73,9 +71,9 @@ def batch_trend_parts(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
     bucket = floor_to_window(F.col("ts"), trend_bucket_seconds(cfg))
     return (ticks.where(F.col("ts").isNotNull() & F.col("pair").isNotNull())
                  .groupBy("pair", F.unix_millis(bucket).alias("trend_bucket"))
-                 .agg(F.count(F.lit(1)).alias("trend_n"), F.sum("bid").alias("bid_sum"), F.sum("ask").alias("ask_sum"),
-                      F.sum(mid(F.col("bid"), F.col("ask"))).alias("mid_sum"),
-                      F.sum(spread_bps(F.col("bid"), F.col("ask"))).alias("spread_sum")))
+                 .agg(*[agg.alias(name) for name, agg in zip(TREND_SUMS, (
+                     F.count(F.lit(1)), F.sum("bid"), F.sum("ask"), F.sum(mid(F.col("bid"), F.col("ask"))),
+                     F.sum(spread_bps(F.col("bid"), F.col("ask")))), strict=True)]))
 
 
 def batch_parts(ticks: DataFrame, cfg: DetectorSettings) -> DataFrame:
