@@ -14,9 +14,15 @@ from fxtrue.settings import PROJECT_ROOT, Settings
 
 LOCAL_DIR = PROJECT_ROOT / "infra" / "local"
 SERVICES_WITH_JARS = ("kafka", "cassandra", "spark")
-# Only these come from the Spark pom: pip's pyspark already ships Spark, Hadoop and Scala.
+# Only these come from the Spark pom: pip's pyspark already ships Spark, Hadoop and Scala (and the slf4j and
+# metrics-core the Cassandra driver uses; its optional native jnr libraries are left out: it falls back to the JDK).
 SPARK_CONNECTOR_ARTIFACTS = ("spark-sql-kafka-0-10_2.13", "spark-token-provider-kafka-0-10_2.13",
-                             "kafka-clients", "commons-pool2")
+                             "kafka-clients", "commons-pool2",
+                             "java-driver-core-shaded", "java-driver-guava-shaded", "native-protocol", "config",
+                             "HdrHistogram", "reactive-streams")
+# The streaming job's JVM code (the tick archive), compiled into this jar beside the Spark jars.
+STREAMING_JVM_SRC = PROJECT_ROOT / "jobs" / "streaming" / "jvm"
+STREAMING_JAR = "fxtrue-streaming.jar"
 
 
 def java_home(settings: Settings) -> Path:
@@ -56,7 +62,12 @@ def _pom(service: str) -> Path:
 
 
 def _stamp(service: str) -> str:
-    return hashlib.sha256(_pom(service).read_bytes()).hexdigest()[:16]
+    """What the jar folder was made from: the pom, and for Spark the streaming job's Java sources too."""
+    h = hashlib.sha256(_pom(service).read_bytes())
+    if service == "spark":
+        for src in sorted(STREAMING_JVM_SRC.rglob("*.java")):
+            h.update(src.relative_to(STREAMING_JVM_SRC).as_posix().encode() + b"\0" + src.read_bytes())
+    return h.hexdigest()[:16]
 
 
 def jars_ready(settings: Settings, service: str) -> bool:
@@ -99,11 +110,43 @@ def fetch_jars(settings: Settings, service: str, progress: Callable[[str], None]
         raise StackError(f"Maven could not fetch the {service} jars:\n{tail}",
                          hint="check network access to Maven Central (or a mirror in ~/.m2/settings.xml) "
                               f"and {_pom(service)}")
+    if service == "spark":
+        build_streaming_jar(java, tmp, progress)
     shutil.rmtree(target, ignore_errors=True)
     tmp.rename(target)
     (target / ".pom-stamp").write_text(_stamp(service))
     progress(f"  {service}: {len(list(target.glob('*.jar')))} jars")
     return target
+
+
+def build_streaming_jar(java: Path | None, folder: Path, progress: Callable[[str], None] = print) -> Path:
+    """Compile the streaming job's Java sources (STREAMING_JVM_SRC) against pyspark's jars and those in
+    `folder` (the Cassandra driver) into folder/STREAMING_JAR. Raises StackError when javac is missing or fails."""
+    import tempfile
+    import zipfile
+
+    import pyspark
+
+    javac = Path(java) / "bin" / "javac" if java else None
+    if javac is None or not javac.exists():
+        raise StackError("javac (JDK 17) is needed to build the streaming job's tick archive",
+                         hint="install openjdk-17-jdk-headless (the JDK, not only the JRE) and retry")
+    sources = sorted(str(p) for p in STREAMING_JVM_SRC.rglob("*.java"))
+    classpath = f"{Path(pyspark.__file__).parent / 'jars'}/*:{folder}/*"
+    progress(f"  compiling {len(sources)} Java source(s) of the streaming job into {STREAMING_JAR} ...")
+    with tempfile.TemporaryDirectory() as classes:
+        proc = subprocess.run([str(javac), "--release", "17", "-nowarn", "-cp", classpath, "-d", classes, *sources],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise StackError(f"javac failed on {STREAMING_JVM_SRC}:\n{(proc.stdout + proc.stderr).strip()[-2000:]}",
+                             hint="the sources must compile against the pinned pyspark and the driver in "
+                                  "infra/local/spark/pom.xml")
+        jar = folder / STREAMING_JAR
+        with zipfile.ZipFile(jar, "w", zipfile.ZIP_DEFLATED) as z:
+            z.writestr("META-INF/MANIFEST.MF", "Manifest-Version: 1.0\nCreated-By: fxtrue\n\n")
+            for f in sorted(Path(classes).rglob("*.class")):
+                z.write(f, f.relative_to(classes).as_posix())
+    return jar
 
 
 def require_jars(settings: Settings, service: str, needed: tuple[str, ...]) -> Path:

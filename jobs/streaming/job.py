@@ -21,9 +21,10 @@ windows) -> sinks, as three queries on one parsed stream:
              batch -> alerts to alerts_by_pair_day, alerts_by_day and fx.alerts. An alert raised earlier (tick
              query, open window) has the same id: the closed window's judgement upserts that row (keeping its
              first detected_at). The sliding trend windows the batch updated -> trends_by_pair_day. Each
-             pair's last arrival (processing-time stale_feed). Then the archive: valid ticks to
-             ticks_by_pair_day (TTL, single-partition UNLOGGED batches from the executors), rejected records to
-             the DLQ topic.
+             pair's last arrival (processing-time stale_feed). Beside all that, from a thread of its own, the
+             archive: valid ticks to ticks_by_pair_day (TTL, single-partition UNLOGGED batches from the
+             executors' JVMs: jobs/streaming/jvm), rejected records to the DLQ topic; the batch ends when both
+             are done.
 foreachBatch is at-least-once; every write is an upsert on a deterministic key, so a re-run batch after a
 crash rewrites the same rows (and starts from the driver state its first run started from). A driver thread
 checks the published thresholds version, runs the daily reload and the processing-time stale_feed check.
@@ -38,6 +39,7 @@ import signal
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -52,6 +54,7 @@ LAKE, FAST, TICK = "lake", "fast", "tick"
 STORING_QUERIES = (LAKE, FAST)
 ALL_QUERIES = (*STORING_QUERIES, TICK)
 FAST_POOL = "fast"  # the fast path's jobs run in a FAIR scheduler pool of their own
+ARCHIVE_POOL = "archive"  # and the fast batch's archive (beside its judgement) in another
 
 
 def now_ms() -> int:
@@ -95,10 +98,11 @@ class StreamingJob:
         self._newest_event_ms = 0  # newest tick event time the fast query has seen
         self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
         self.fast_steps: dict[str, float] = {}  # where the last fast micro-batch's time went (ms per step)
-        self._written = None  # accumulator: ticks the fast query's executors wrote to Cassandra
-        self.counters = {"ticks_written": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0, "alerts_early": 0,
-                         "alerts_tick": 0, "stale_alerts_processing_time": 0, "late_ticks_dropped": 0,
-                         "late_trend_ticks_dropped": 0}
+        # the fast batch's archive runs beside its judgement, from this thread
+        self._archiver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fast-archive")
+        self.counters = {"ticks_written": 0, "archive_ms": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0,
+                         "alerts_early": 0, "alerts_tick": 0, "stale_alerts_processing_time": 0,
+                         "late_ticks_dropped": 0, "late_trend_ticks_dropped": 0}
         self._tick_lock = threading.Lock()  # held while the tick query is (re)started
         self._tick_version: str | None = None  # the thresholds version the running tick query judges by
         self._relay: threading.Thread | None = None
@@ -266,22 +270,19 @@ class StreamingJob:
         return fresh
 
     # -- foreachBatch bodies -----------------------------------------------------------------------------
-    def _archive(self, batch: DataFrame, batch_id: int) -> None:
-        """Valid ticks to Cassandra from the executors (counted with an accumulator, no extra job), rejected
-        records to the DLQ."""
+    def _archive(self, batch: DataFrame, batch_id: int) -> int:
+        """Valid ticks to Cassandra from the executors' JVMs (`sinks.archive_ticks`), rejected records to the
+        DLQ; returns the ticks written."""
         from fxtrue.frames import rejected_ticks, valid_ticks
-        from jobs.streaming.sinks import ticks_partition_writer
+        from jobs.streaming.sinks import TICK_ROW_FIELDS, archive_ticks
 
+        written = 0
         if self.cassandra is not None:
-            if self._written is None:  # one accumulator for the job's life (they are never unregistered)
-                self._written = self.spark.sparkContext.accumulator(0)
-            (valid_ticks(batch).select(  # in sinks.TICK_ROW_FIELDS order
-                "pair", F.unix_millis("ts").alias("ts"), "bid", "ask", "high", "low", "open", "source",
-                F.unix_millis("received_at").alias("received_at"))
-             .foreachPartition(ticks_partition_writer(self.settings, self._written)))
-            self.counters["ticks_written"] = int(self._written.value)
+            times = ("ts", "received_at")  # as epoch ms
+            written = archive_ticks(valid_ticks(batch).select(
+                *[F.unix_millis(c).alias(c) if c in times else F.col(c) for c in TICK_ROW_FIELDS]), self.settings)
         if self.dlq is None:
-            return
+            return written
         rejected = rejected_ticks(batch)
         n_rejected = rejected.count()
         if n_rejected:
@@ -289,15 +290,19 @@ class StreamingJob:
             self.counters["dlq_records"] += n_rejected
             log.warning("fast batch %d: %d invalid records sent to %s", batch_id, n_rejected,
                         self.settings.kafka.topic_dlq)
+        return written
 
     def _fast_batch(self, batch: DataFrame, batch_id: int) -> None:
         """One read of fx.ticks for everything but the lake, micro-batches back to back in a scheduler pool of
         their own: per (pair, window) partial aggregates and per (pair, trend bucket) sums of the batch's valid
         ticks (one Spark job) advance the detectors' windows (early judgement of the open ones, final judgement
         of the ones the watermark closed) and the trends (the windows the batch updated are written), then the
-        driver state is saved for this batch; each pair's newest arrival (processing-time stale_feed); then the
-        archive and the DLQ (`_archive`: after the judgements, which it would delay). Every write is an upsert,
-        so a batch run again after a crash rewrites the same rows."""
+        driver state is saved for this batch; each pair's newest arrival (processing-time stale_feed). Once the
+        aggregate has cached the batch, the archive and the DLQ (`_archive`) run beside the judgement, from a
+        thread of their own in a pool of their own (they need nothing the judgement computes, and the two spend
+        their time in different places: the archive in the executors' JVM writer and Cassandra, the judgement in
+        the driver's small Spark jobs); the batch ends when both have. Every write is an upsert, so a batch run
+        again after a crash rewrites the same rows."""
         from fxtrue.detectors.statistics import AGG_COLUMNS
         from fxtrue.frames import valid_ticks
         from jobs.streaming.state import TREND_SUMS
@@ -307,9 +312,12 @@ class StreamingJob:
         self._fast_started_ms = now_ms()
         steps = StepTimer()
         batch.persist()
+        archive = None
         try:
             rows = [r.asDict() for r in batch_parts(valid_ticks(batch, "kafka_ts"), self.cfg).collect()]
             steps.done("aggregate")
+            # the batch is cached now: the archive reads it from there, beside the judgement
+            archive = self._archiver.submit(self._archive_timed, batch, batch_id)
             parts = [r for r in rows if r["window_start"] is not None]
             state = self._windows_before(batch_id)
             step = state.advance([{c: r[c] for c in AGG_COLUMNS} for r in parts],
@@ -340,15 +348,28 @@ class StreamingJob:
                 sources.update(r["sources"])
             if sources:
                 self.holder.note_feed_kinds(sources)
-            self._archive(batch, batch_id)
-            steps.done("archive")
+            archive_ms = archive.result()
+            steps.done("wait_archive")
+            steps.ms["archive"] = archive_ms
             self.fast_steps = steps.ms
             # where a slow batch's time went (operators: the same per step in the heartbeat)
-            log.log(logging.INFO if sum(steps.ms.values()) > self.SLOW_BATCH_MS else logging.DEBUG,
+            log.log(logging.INFO if steps.elapsed_ms() > self.SLOW_BATCH_MS else logging.DEBUG,
                     "fast batch %d: %s", batch_id, steps)
         finally:
+            if archive is not None and not archive.done():  # the judgement failed: the archive still reads
+                wait([archive])                                  # the cached batch
             batch.unpersist()
             self._fast_started_ms = None
+
+    def _archive_timed(self, batch: DataFrame, batch_id: int) -> float:
+        """`_archive` from the archive thread, in the archive pool: its run time in ms."""
+        self.spark.sparkContext.setLocalProperty("spark.scheduler.pool", ARCHIVE_POOL)
+        started = time.perf_counter()
+        written = self._archive(batch, batch_id)
+        ms = round((time.perf_counter() - started) * 1000, 1)
+        self.counters["archive_ms"] += ms  # before the rows, so that a reader of both never sees rows without time
+        self.counters["ticks_written"] += written
+        return ms
 
     SLOW_BATCH_MS = 2000
 
@@ -534,6 +555,7 @@ class StreamingJob:
                 q.stop()
             except Exception as exc:  # noqa: BLE001
                 log.warning("stopping %s: %s", name, exc)
+        self._archiver.shutdown(wait=False)
         log.info("streaming job stopped")
 
 
@@ -542,12 +564,16 @@ class StepTimer:
 
     def __init__(self) -> None:
         self.ms: dict[str, float] = {}
-        self._last = time.perf_counter()
+        self._started = self._last = time.perf_counter()
 
     def done(self, step: str) -> None:
         now = time.perf_counter()
         self.ms[step] = round((now - self._last) * 1000, 1)
         self._last = now
+
+    def elapsed_ms(self) -> float:
+        """Since the timer started."""
+        return round((time.perf_counter() - self._started) * 1000, 1)
 
     def __str__(self) -> str:
         return ", ".join(f"{k} {v:.0f}" for k, v in self.ms.items()) + " ms"

@@ -1,8 +1,9 @@
 """Sinks of the streaming job: Cassandra upserts (prepared statements, execute_concurrent; deterministic keys,
 so a re-run micro-batch rewrites the same rows), alerts to Kafka (key = alert id) and rejected records to the
-dead-letter topic. Raw ticks go as UNLOGGED batches that each stay inside one (pair, day) partition (one
-request and one mutation per batch instead of one per tick; a single-partition batch is applied atomically
-and needs no batch log), many batches in flight."""
+dead-letter topic. Raw ticks (`archive_ticks`) are written from the executors' JVMs, not through Python, as
+UNLOGGED batches that each stay inside one (pair, day) partition (one request and one mutation per batch
+instead of one per tick; a single-partition batch is applied atomically and needs no batch log), many batches
+in flight."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import json
 import logging
 import time
 from datetime import date, datetime, timezone
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 from fxtrue.errors import FxtrueError
 from fxtrue.kafka import spark_options
@@ -48,31 +49,8 @@ def _clean(v):
 TICK_ROW_FIELDS = ("pair", "ts", "bid", "ask", "high", "low", "open", "source", "received_at")
 
 
-def tick_args(r) -> tuple:
-    """One tick (a tuple or Row in TICK_ROW_FIELDS order, or a dict of them; times in epoch ms) -> the
-    ticks_by_pair_day INSERT's arguments: pair, day, ts, bid, ask, high, low, open, source, received_at."""
-    pair, ts, bid, ask, high, low, open_, source, received_at = (
-        r if isinstance(r, tuple) else [r[f] for f in TICK_ROW_FIELDS])
-    return (pair, day_of(ts), ts, bid, ask, _clean(high), _clean(low), _clean(open_), source, received_at)
-
-
-def partition_chunks(args: Iterable[tuple], max_rows: int) -> Iterator[list[tuple]]:
-    """INSERT arguments (pair, day first) grouped by their Cassandra partition (pair, day), in chunks of at
-    most max_rows: each chunk can go as one single-partition UNLOGGED batch."""
-    groups: dict[tuple, list[tuple]] = {}
-    for a in args:
-        g = groups.setdefault((a[0], a[1]), [])
-        g.append(a)
-        if len(g) >= max_rows:
-            yield g
-            groups[(a[0], a[1])] = []
-    for g in groups.values():
-        if g:
-            yield g
-
-
 class CassandraSink:
-    """Idempotent upserts into ticks_by_pair_day (with TTL), trends_by_pair_day and the two alerts tables."""
+    """Idempotent upserts into trends_by_pair_day and the two alerts tables (the ticks: `archive_ticks`)."""
 
     CONCURRENCY = 64
     ATTEMPTS = 3
@@ -80,10 +58,6 @@ class CassandraSink:
     def __init__(self, session, settings: Settings) -> None:
         ks = settings.cassandra.keyspace
         self.session = session
-        self.batch_rows = max(1, int(settings.cassandra.tick_batch_rows))
-        self.ticks = session.prepare(
-            f"INSERT INTO {ks}.ticks_by_pair_day (pair, day, ts, bid, ask, high, low, open, source, received_at) "
-            f"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) USING TTL {int(settings.cassandra.ticks_ttl_s)}")
         self.trends = session.prepare(
             f"INSERT INTO {ks}.trends_by_pair_day (pair, day, window_start, window_end, mean_bid, mean_ask, "
             "mean_mid, tick_count, mean_spread_bps, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
@@ -120,22 +94,6 @@ class CassandraSink:
         raise FxtrueError(f"writing {what} to Cassandra failed for {len(pending)} requests after {self.ATTEMPTS} "
                           "attempts", hint="check Cassandra (`fxtrue stack status`); the batch is retried on "
                                           "restart and every write is an idempotent upsert")
-
-    def write_ticks(self, rows: Iterable) -> int:
-        """rows (dicts or Rows): TICK_ROW_FIELDS, times in epoch ms. Single-partition UNLOGGED batches of at
-        most `cassandra.tick_batch_rows` rows, CONCURRENCY in flight."""
-        from cassandra.query import BatchStatement, BatchType
-
-        n, requests = 0, []
-        for chunk in partition_chunks((tick_args(r) for r in rows), self.batch_rows):
-            batch = BatchStatement(batch_type=BatchType.UNLOGGED)
-            for a in chunk:
-                batch.add(self.ticks, a)
-            requests.append((batch, None))
-            n += len(chunk)
-        if requests:
-            self._execute(requests, "ticks")
-        return n
 
     def write_trends(self, rows: Iterable[dict], updated_ms: int) -> int:
         args = [(r["pair"], day_of(r["window_start"]), r["window_start"], r["window_end"], _clean(r["mean_bid"]),
@@ -176,39 +134,31 @@ class CassandraSink:
         return len(alerts)
 
 
-# One Cassandra sink per Python worker process (Spark reuses workers), for writes from executors.
-_WORKER_SINKS: dict[tuple, "CassandraSink"] = {}
+def archive_ticks(ticks, settings: Settings) -> int:
+    """Upsert a static DataFrame of ticks (TICK_ROW_FIELDS, times in epoch ms) into ticks_by_pair_day from the
+    executors' JVMs (jobs/streaming/jvm, io.fxtrue.streaming.TickArchiver: single-partition UNLOGGED batches of
+    at most `cassandra.tick_batch_rows` rows, CassandraSink.CONCURRENCY in flight per task, retried ATTEMPTS
+    times with a growing pause, then the micro-batch fails). No tick passes through Python. Returns the rows
+    written."""
+    from py4j.protocol import Py4JError
 
+    from fxtrue import cassandra
+    from fxtrue.stack.jvm import STREAMING_JAR
 
-def worker_sink(settings: Settings) -> CassandraSink:
-    key = (settings.cassandra.keyspace, tuple(settings.cassandra.hosts), settings.cassandra_port)
-    sink = _WORKER_SINKS.get(key)
-    if sink is None:
-        from fxtrue import cassandra
-
-        session = cassandra.connect(settings, component="streaming", keyspace=settings.cassandra.keyspace, wait_s=30)
-        sink = _WORKER_SINKS[key] = CassandraSink(session, settings)
-    return sink
-
-
-def ticks_partition_writer(settings: Settings, written=None, chunk: int = 20000):
-    """foreachPartition function: upsert a partition's ticks (columns of CassandraSink.write_ticks, times in
-    epoch ms) from the executor, so the driver never holds a batch's ticks; `written` (an accumulator) counts
-    the rows."""
-    def write(rows) -> None:
-        sink = worker_sink(settings)
-        buf: list = []
-        n = 0
-        for r in rows:
-            buf.append(r)
-            if len(buf) >= chunk:
-                n += sink.write_ticks(buf)
-                buf = []
-        if buf:
-            n += sink.write_ticks(buf)
-        if written is not None:
-            written.add(n)
-    return write
+    c = settings.cassandra
+    user, password = cassandra.credentials(settings, "streaming")
+    jvm = ticks.sparkSession._jvm
+    try:
+        target = jvm.io.fxtrue.streaming.TickArchiver.Target(
+            ",".join(c.hosts), settings.cassandra_port, user, password, bool(c.ssl), c.ssl_cafile or "",
+            c.local_dc or "", c.keyspace, int(c.ticks_ttl_s), int(c.tick_batch_rows), CassandraSink.CONCURRENCY,
+            CassandraSink.ATTEMPTS)
+    except (Py4JError, TypeError) as exc:  # the class is missing: py4j resolves the name to a package
+        raise FxtrueError(f"the streaming job's tick archive (io.fxtrue.streaming.TickArchiver) is not on Spark's "
+                          f"class path: {str(exc)[:200]}",
+                          hint=f"run `fxtrue stack fetch --force` (it builds {STREAMING_JAR} into the Spark jars "
+                               "folder), or put that jar in FXTRUE_SPARK_JARS_DIR") from None
+    return int(jvm.io.fxtrue.streaming.TickArchiver.write(ticks._jdf, target))
 
 
 def alert_json(a: dict) -> bytes:

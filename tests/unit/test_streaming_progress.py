@@ -75,4 +75,5 @@ def test_step_timer_says_where_a_batch_went_step_by_step():
     # each step is measured from the one before (not from the start): archive excludes aggregate's 200 ms sleep
     assert list(t.ms) == ["aggregate", "archive"] and t.ms["aggregate"] >= 200 and 0 <= t.ms["archive"]
     assert t.ms["archive"] < t.ms["aggregate"]
+    assert t.elapsed_ms() >= t.ms["aggregate"] + t.ms["archive"]  # the whole batch so far
     assert str(t).startswith("aggregate ") and str(t).endswith(" ms")
