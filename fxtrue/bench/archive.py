@@ -1,5 +1,5 @@
 """archive: raw ticks from Kafka into Cassandra (rows/s) through our path (the streaming job's fast query, which
-archives every micro-batch beside judging it: Spark micro-batches -> sinks.archive_ticks, the JVM writer of
+archives every micro-batch beside judging it: Spark micro-batches -> sinks.TickArchive, the JVM writer of
 single-partition UNLOGGED batches, many in flight) beside the naive baseline, a Python consumer loop
 (confluent-kafka) doing one synchronous INSERT per tick, measured in the same run on the same ticks."""
 
@@ -84,11 +84,11 @@ def naive_path(settings, session, n_ticks: int, cap_s: float) -> tuple[int, floa
 
 
 def sink_only(ctx: BenchContext, settings, files, n_ticks: int) -> tuple[int, float]:
-    """The archive writer (`sinks.archive_ticks`) alone, on the ticks already in a cached Spark DataFrame (no
+    """The archive writer (`sinks.TickArchive`) alone, on the ticks already in a cached Spark DataFrame (no
     Kafka, no parse, no judgement): splits our path's time between the rest of the fast query and Cassandra."""
     from fxtrue import history
     from fxtrue.ticks import Tick
-    from jobs.streaming.sinks import archive_ticks
+    from jobs.streaming.sinks import TickArchive
 
     rows = []
     for rec in history.merge(files):
@@ -97,13 +97,15 @@ def sink_only(ctx: BenchContext, settings, files, n_ticks: int) -> tuple[int, fl
             rows.append((t.pair, t.ts, t.bid, t.ask, None, None, None, t.source, t.received_at))
             if len(rows) >= n_ticks:
                 break
-    df = ctx.spark().createDataFrame(rows, "pair string, ts long, bid double, ask double, high double, "
+    spark = ctx.spark()
+    archive = TickArchive(spark, settings)
+    df = spark.createDataFrame(rows, "pair string, ts long, bid double, ask double, high double, "
                                            "low double, open double, source string, received_at long")
     df = df.repartition(2).cache()
     df.count()
     try:
         t0 = time.perf_counter()
-        wrote = archive_ticks(df, settings)
+        wrote = archive.write(df)
         return wrote, time.perf_counter() - t0
     finally:
         df.unpersist()
@@ -144,7 +146,7 @@ def run(ctx: BenchContext) -> BenchResult:
         Figure("naive consumer, sync INSERT per tick", "rows/s", naive, role="reference",
                note=f"confluent-kafka consumer loop, stops after all ticks or {cap:.0f} s"),
         Figure("archive writer alone", "rows/s", sink,
-               note="sinks.archive_ticks (the JVM writer) on the same ticks in a cached DataFrame (no Kafka, no "
+               note="sinks.TickArchive (the JVM writer) on the same ticks in a cached DataFrame (no Kafka, no "
                     "parse, no judgement): where our path's time goes"),
     ]
     res.add_ratio("streaming fast query -> Cassandra", "naive consumer, sync INSERT per tick", "speed-up over naive")

@@ -99,6 +99,7 @@ class StreamingJob:
         self._fast_started_ms: int | None = None  # when the fast query's running micro-batch started
         self.fast_steps: dict[str, float] = {}  # where the last fast micro-batch's time went (ms per step)
         # the fast batch's archive runs beside its judgement, from this thread
+        self._tick_archive = None  # sinks.TickArchive, made on the first batch
         self._archiver = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fast-archive")
         self.counters = {"ticks_written": 0, "archive_ms": 0, "dlq_records": 0, "trend_rows": 0, "alerts": 0,
                          "alerts_early": 0, "alerts_tick": 0, "stale_alerts_processing_time": 0,
@@ -271,16 +272,18 @@ class StreamingJob:
 
     # -- foreachBatch bodies -----------------------------------------------------------------------------
     def _archive(self, batch: DataFrame, batch_id: int) -> int:
-        """Valid ticks to Cassandra from the executors' JVMs (`sinks.archive_ticks`), rejected records to the
-        DLQ; returns the ticks written."""
+        """Valid ticks to Cassandra from the executors' JVMs (`sinks.TickArchive`, made on the first batch),
+        rejected records to the DLQ; returns the ticks written."""
         from fxtrue.frames import rejected_ticks, valid_ticks
-        from jobs.streaming.sinks import TICK_ROW_FIELDS, archive_ticks
+        from jobs.streaming.sinks import TICK_ROW_FIELDS, TickArchive
 
         written = 0
         if self.cassandra is not None:
+            if self._tick_archive is None:
+                self._tick_archive = TickArchive(self.spark, self.settings)
             times = ("ts", "received_at")  # as epoch ms
-            written = archive_ticks(valid_ticks(batch).select(
-                *[F.unix_millis(c).alias(c) if c in times else F.col(c) for c in TICK_ROW_FIELDS]), self.settings)
+            written = self._tick_archive.write(valid_ticks(batch).select(
+                *[F.unix_millis(c).alias(c) if c in times else F.col(c) for c in TICK_ROW_FIELDS]))
         if self.dlq is None:
             return written
         rejected = rejected_ticks(batch)

@@ -1,6 +1,6 @@
 """Sinks of the streaming job: Cassandra upserts (prepared statements, execute_concurrent; deterministic keys,
 so a re-run micro-batch rewrites the same rows), alerts to Kafka (key = alert id) and rejected records to the
-dead-letter topic. Raw ticks (`archive_ticks`) are written from the executors' JVMs, not through Python, as
+dead-letter topic. Raw ticks (`TickArchive`) are written from the executors' JVMs, not through Python, as
 UNLOGGED batches that each stay inside one (pair, day) partition (one request and one mutation per batch
 instead of one per tick; a single-partition batch is applied atomically and needs no batch log), many batches
 in flight."""
@@ -50,7 +50,7 @@ TICK_ROW_FIELDS = ("pair", "ts", "bid", "ask", "high", "low", "open", "source", 
 
 
 class CassandraSink:
-    """Idempotent upserts into trends_by_pair_day and the two alerts tables (the ticks: `archive_ticks`)."""
+    """Idempotent upserts into trends_by_pair_day and the two alerts tables (the ticks: `TickArchive`)."""
 
     CONCURRENCY = 64
     ATTEMPTS = 3
@@ -134,31 +134,37 @@ class CassandraSink:
         return len(alerts)
 
 
-def archive_ticks(ticks, settings: Settings) -> int:
-    """Upsert a static DataFrame of ticks (TICK_ROW_FIELDS, times in epoch ms) into ticks_by_pair_day from the
-    executors' JVMs (jobs/streaming/jvm, io.fxtrue.streaming.TickArchiver: single-partition UNLOGGED batches of
-    at most `cassandra.tick_batch_rows` rows, CassandraSink.CONCURRENCY in flight per task, retried ATTEMPTS
-    times with a growing pause, then the micro-batch fails). No tick passes through Python. Returns the rows
-    written."""
-    from py4j.protocol import Py4JError
+class TickArchive:
+    """Raw ticks into ticks_by_pair_day from the executors' JVMs (jobs/streaming/jvm,
+    io.fxtrue.streaming.TickArchiver: single-partition UNLOGGED batches of at most `cassandra.tick_batch_rows`
+    rows, CassandraSink.CONCURRENCY in flight per task, retried ATTEMPTS times with a growing pause, then the
+    micro-batch fails). No tick passes through Python. Where and how to write (the `streaming` credential
+    included) is read once, here; raises FxtrueError naming the fix when the archive's jar is not on Spark's
+    class path."""
 
-    from fxtrue import cassandra
-    from fxtrue.stack.jvm import STREAMING_JAR
+    def __init__(self, spark, settings: Settings) -> None:
+        from py4j.protocol import Py4JError
 
-    c = settings.cassandra
-    user, password = cassandra.credentials(settings, "streaming")
-    jvm = ticks.sparkSession._jvm
-    try:
-        target = jvm.io.fxtrue.streaming.TickArchiver.Target(
-            ",".join(c.hosts), settings.cassandra_port, user, password, bool(c.ssl), c.ssl_cafile or "",
-            c.local_dc or "", c.keyspace, int(c.ticks_ttl_s), int(c.tick_batch_rows), CassandraSink.CONCURRENCY,
-            CassandraSink.ATTEMPTS)
-    except (Py4JError, TypeError) as exc:  # the class is missing: py4j resolves the name to a package
-        raise FxtrueError(f"the streaming job's tick archive (io.fxtrue.streaming.TickArchiver) is not on Spark's "
-                          f"class path: {str(exc)[:200]}",
-                          hint=f"run `fxtrue stack fetch --force` (it builds {STREAMING_JAR} into the Spark jars "
-                               "folder), or put that jar in FXTRUE_SPARK_JARS_DIR") from None
-    return int(jvm.io.fxtrue.streaming.TickArchiver.write(ticks._jdf, target))
+        from fxtrue import cassandra
+        from fxtrue.stack.jvm import STREAMING_JAR
+
+        c = settings.cassandra
+        user, password = cassandra.credentials(settings, "streaming")
+        self._archiver = spark._jvm.io.fxtrue.streaming.TickArchiver
+        try:
+            self._target = self._archiver.Target(
+                ",".join(c.hosts), settings.cassandra_port, user, password, bool(c.ssl), c.ssl_cafile or "",
+                c.local_dc or "", c.keyspace, int(c.ticks_ttl_s), int(c.tick_batch_rows),
+                CassandraSink.CONCURRENCY, CassandraSink.ATTEMPTS)
+        except (Py4JError, TypeError) as exc:  # the class is missing: py4j resolves the name to a package
+            raise FxtrueError(f"the streaming job's tick archive (io.fxtrue.streaming.TickArchiver) is not on "
+                              f"Spark's class path: {str(exc)[:200]}",
+                              hint=f"run `fxtrue stack fetch --force` (it builds {STREAMING_JAR} into the Spark "
+                                   "jars folder), or put that jar in FXTRUE_SPARK_JARS_DIR") from None
+
+    def write(self, ticks) -> int:
+        """Upsert a static DataFrame of ticks (TICK_ROW_FIELDS, times in epoch ms); returns the rows written."""
+        return int(self._archiver.write(ticks._jdf, self._target))
 
 
 def alert_json(a: dict) -> bytes:

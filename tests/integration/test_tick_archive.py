@@ -1,4 +1,4 @@
-"""The streaming job's tick archive (`sinks.archive_ticks`: the JVM writer io.fxtrue.streaming.TickArchiver)
+"""The streaming job's tick archive (`sinks.TickArchive`: the JVM writer io.fxtrue.streaming.TickArchiver)
 against the real local Cassandra: every row lands in its (pair, UTC day) partition with its values, NaN and
 infinite high/low/open become nulls, a partition larger than one batch is written whole, and writing the same
 ticks again (a re-run micro-batch) leaves the same rows."""
@@ -42,7 +42,7 @@ def stored(cql) -> dict[tuple, tuple]:
 
 
 def test_the_jvm_archive_writes_each_tick_once_into_its_partition(settings, cql, spark):
-    from jobs.streaming.sinks import TICK_ROW_FIELDS, archive_ticks
+    from jobs.streaming.sinks import TICK_ROW_FIELDS, TickArchive
 
     n_big = 7 * settings.cassandra.tick_batch_rows + 3  # several batches and a partial one
     rows = ticks(n_big)
@@ -51,9 +51,10 @@ def test_the_jvm_archive_writes_each_tick_once_into_its_partition(settings, cql,
     df = spark.createDataFrame(rows, ddl).repartition(3)  # several writing tasks
     assert tuple(df.columns) == TICK_ROW_FIELDS
 
-    assert archive_ticks(df, settings) == len(rows)
+    archive = TickArchive(spark, settings)
+    assert archive.write(df) == len(rows)
     first = stored(cql)
-    assert archive_ticks(df, settings) == len(rows)  # the same micro-batch again: same rows, no more
+    assert archive.write(df) == len(rows)  # the same micro-batch again: same rows, no more
     assert stored(cql) == first
 
     assert len(first) == len(rows)
